@@ -1,0 +1,1 @@
+"""Data sources (see chapter 1)."""

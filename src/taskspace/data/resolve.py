@@ -1,0 +1,185 @@
+"""Find a data file by name: local folders first, then a verified download.
+
+Every file the book reads from outside the repository is described by a :class:`Source` and found
+by :func:`resolve`, which looks, in order, in
+
+1. the folders listed in the environment variable ``TASKSPACE_DATA`` (``os.pathsep``-separated;
+   CI points it at ``../shared/data``, a mirror of the upstream files),
+2. the user cache (``TASKSPACE_CACHE``, default ``~/.cache/taskspace``),
+3. well-known system locations (for example Debian's ``/usr/share/datasets/fashion-mnist``),
+4. the upstream address -- unless ``TASKSPACE_OFFLINE=1`` -- downloading into the cache, verifying
+   the SHA-256 and renaming into place only when it matches, so no partial file is ever left.
+
+If nothing works, a :class:`DataNotFoundError` lists every place tried and how to get the file.
+Introduced in chapter 1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "ChecksumError",
+    "DataNotFoundError",
+    "Source",
+    "atomic_write_bytes",
+    "cache_dir",
+    "is_offline",
+    "resolve",
+    "search_folders",
+    "sha256_of_file",
+]
+
+_CHUNK = 1 << 20
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A data source could not be found anywhere; the message says where we looked and what to do."""
+
+
+class ChecksumError(ValueError):
+    """A file's SHA-256 does not match the one published for it."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One upstream data file.
+
+    Attributes:
+        name: relative path that identifies the file, e.g. ``"taskonomy/all_affinities_1k.pkl"``.
+            It is looked up under every folder of the search path and stored under the cache.
+        url: upstream address, or ``None`` when the file cannot be downloaded (package data).
+        sha256: expected SHA-256 of the file's bytes, or ``None`` when the file is verified
+            another way (see ``verify``).
+        system_paths: absolute paths where a system package installs the file.
+        how_to_get: a sentence telling a person how to obtain the file by hand.
+        verify: optional extra check ``verify(path)`` that raises on a bad file (used where a
+            system package ships a re-compressed copy whose bytes differ from upstream).
+    """
+
+    name: str
+    url: str | None = None
+    sha256: str | None = None
+    system_paths: tuple[str, ...] = ()
+    how_to_get: str = ""
+    verify: Callable[[Path], None] | None = field(default=None, compare=False)
+
+
+def is_offline() -> bool:
+    """True when ``TASKSPACE_OFFLINE`` is set to a true value (no downloads are attempted)."""
+    return os.environ.get("TASKSPACE_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def cache_dir() -> Path:
+    """The user cache folder: ``$TASKSPACE_CACHE`` or ``~/.cache/taskspace``."""
+    configured = os.environ.get("TASKSPACE_CACHE")
+    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "taskspace"
+
+
+def search_folders() -> list[Path]:
+    """The folders searched before system locations: ``$TASKSPACE_DATA`` entries, then the cache."""
+    folders = [Path(p).expanduser() for p in os.environ.get("TASKSPACE_DATA", "").split(os.pathsep)]
+    return [*(f for f in folders if str(f) not in {"", "."}), cache_dir()]
+
+
+def sha256_of_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def atomic_write_bytes(path: Path, chunks: Iterator[bytes] | bytes) -> None:
+    """Write ``chunks`` to ``path`` through a temporary file in the same folder and a rename.
+
+    A reader never sees a half-written file, and an interrupted write leaves nothing behind.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            for chunk in [chunks] if isinstance(chunks, bytes) else chunks:
+                out.write(chunk)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _check(source: Source, path: Path) -> None:
+    """Raise :class:`ChecksumError` (or the ``verify`` hook's error) when ``path`` is not ``source``."""
+    if source.sha256 is not None:
+        actual = sha256_of_file(path)
+        if actual != source.sha256:
+            raise ChecksumError(
+                f"{path}: SHA-256 is {actual}, but {source.name} should have {source.sha256}. "
+                "The file is corrupted or is another version; delete it and fetch it again."
+            )
+    if source.verify is not None:
+        source.verify(path)
+
+
+def _download(source: Source, destination: Path) -> None:
+    """Download ``source.url`` to ``destination``, verified before it is renamed into place."""
+    assert source.url is not None
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(
+        dir=destination.parent, prefix=f".{destination.name}.", suffix=".part"
+    )
+    try:
+        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(source.url, timeout=60) as rsp:
+            for chunk in iter(lambda: rsp.read(_CHUNK), b""):
+                out.write(chunk)
+        _check(source, Path(temporary))
+        os.replace(temporary, destination)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def resolve(source: Source) -> Path:
+    """Return a local, verified path for ``source``, downloading it into the cache if needed.
+
+    Raises:
+        ChecksumError: a file was found (or downloaded) but its checksum is wrong; a downloaded
+            file is removed, a file found locally is left where it is and named in the message.
+        DataNotFoundError: the file is nowhere and cannot be downloaded; the message lists each
+            place tried and how to obtain the file.
+    """
+    tried: list[str] = []
+    candidates = [folder / source.name for folder in search_folders()]
+    candidates += [Path(p) for p in source.system_paths]
+    for candidate in candidates:
+        if candidate.is_file():
+            _check(source, candidate)
+            return candidate
+        tried.append(f"  - {candidate} (not there)")
+
+    cached = cache_dir() / source.name
+    if source.url is None:
+        tried.append("  - no upstream address: this file cannot be downloaded")
+    elif is_offline():
+        tried.append(f"  - download from {source.url} skipped: TASKSPACE_OFFLINE is set")
+    else:
+        try:
+            _download(source, cached)
+            return cached
+        except ChecksumError:
+            raise
+        except OSError as error:
+            tried.append(f"  - download from {source.url} failed: {error}")
+
+    hint = f"\nHow to get it: {source.how_to_get}" if source.how_to_get else ""
+    raise DataNotFoundError(
+        f"Could not find data file {source.name!r}. Looked in:\n"
+        + "\n".join(tried)
+        + "\nSet TASKSPACE_DATA to a folder that holds it (as <folder>/"
+        + f"{source.name}), or allow the download by unsetting TASKSPACE_OFFLINE.{hint}"
+    )
