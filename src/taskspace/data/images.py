@@ -110,7 +110,7 @@ class ImageDataset:
                 f"{where}: labels must lie in 0..{len(self.class_names) - 1}, found "
                 f"{labels.min().item()}..{labels.max().item()}"
             )
-        empty = [n for n, count in zip(self.class_names, self.class_counts()) if count == 0]
+        empty = [n for n, count in zip(self.class_names, self.class_counts(), strict=True) if count == 0]
         if empty:
             raise ValueError(f"{where}: classes with no images: {', '.join(empty)}")
 
