@@ -1,0 +1,84 @@
+# Mapping the Space of Tasks: the commands a person types (see README.md).
+#   make book   set up, execute every chapter at scale "book", build the HTML into _build/html
+#   make test   lint, unit tests, every chapter at scale "fast", stale-output check, strict build
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CUDA build of torch; it runs on the CPU too. On these machines pip takes it from local disk.
+TORCH ?= torch==2.14.1 torchvision==0.29.1
+SYSTEM_PACKAGES := dataset-fashion-mnist wordnet-base wordnet-sense-index
+CHAPTERS := $(sort $(wildcard book/[0-9][0-9]_*.ipynb))
+JB_FLAGS ?=
+
+.PHONY: help setup system-data data book html test lint unit stale bench student clean
+
+help:
+	@sed -n '2,3p' Makefile
+
+setup: $(VENV)/.installed book/_static/mathjax/tex-chtml.js
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e '.[book,dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+# MathJax is served by the book itself, never from a CDN.
+book/_static/mathjax/tex-chtml.js:
+	npm install --prefix $(VENV)/npm --no-save --no-audit --no-fund --loglevel=error mathjax@3
+	rm -rf book/_static/mathjax
+	cp -r $(VENV)/npm/node_modules/mathjax/es5 book/_static/mathjax
+
+# Data that only a Debian package provides on machines without general internet access.
+system-data:
+	@missing=""; \
+	if command -v dpkg >/dev/null; then \
+	  for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	fi; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq$$missing; \
+	  else echo "Debian packages missing:$$missing (needed where they cannot be downloaded)."; \
+	       echo "  run: sudo apt-get install$$missing"; fi; \
+	fi
+
+# Find (or download) every data file the chapters read; fails with where it looked and what to do.
+data: setup system-data
+	$(BIN)/python -m taskspace.data
+
+book: data
+	$(BIN)/python -m taskspace.book run --scale book $(CHAPTERS)
+	$(MAKE) html
+
+html: setup
+	mkdir -p book/_generated
+	$(BIN)/python -m taskspace.book results-table book/results > book/_generated/results_table.md
+	$(BIN)/jupyter-book build book --path-output . $(JB_FLAGS)
+	@echo "The book: _build/html/index.html"
+
+lint: setup
+	$(BIN)/ruff check src tests bench book
+	$(BIN)/ruff format --check src tests bench
+
+stale: setup
+	$(BIN)/python -m taskspace.book check $(CHAPTERS)
+
+unit: data
+	$(BIN)/pytest
+
+test: lint stale unit
+	$(MAKE) html JB_FLAGS="-W -n --keep-going"
+	$(BIN)/python -m taskspace.book scan _build/html
+
+bench: setup
+	@for script in bench/*.py; do $(BIN)/python $$script; done
+
+student: setup
+	$(BIN)/python -m taskspace.book student --output-dir _build/student $(CHAPTERS)
+
+clean:
+	rm -rf _build book/_generated

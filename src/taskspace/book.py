@@ -1,0 +1,238 @@
+"""Tools that keep the book honest: run chapters, stamp and check them, scan the built HTML.
+
+Command line (the Makefile calls these)::
+
+    python -m taskspace.book run --scale book book/01_tasks_and_data.ipynb ...
+    python -m taskspace.book run --scale fast --output-dir _build/fast book/*.ipynb
+    python -m taskspace.book check book/*.ipynb          # outputs match the code?
+    python -m taskspace.book results-table book/results  # markdown table for the intro
+    python -m taskspace.book scan _build/html            # error outputs, external scripts/styles
+    python -m taskspace.book student book/*.ipynb --output-dir _build/student
+
+A chapter run at scale ``book`` is executed in place and stamped with the hash of its code cells
+(``metadata.taskspace.code_hash``); :func:`check` recomputes the hash, so a notebook whose code
+changed after its outputs were made is caught. Chapters are executed by papermill with the working
+directory set to the notebook's folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import html
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import nbformat
+
+from taskspace.results import load_all
+
+SCALES = ("fast", "book", "paper")
+STAMP = "taskspace"
+SOLUTION_TAG = "solution"
+
+
+def code_hash(notebook: nbformat.NotebookNode) -> str:
+    """SHA-256 of the notebook's code cells (papermill's injected-parameters cell excluded)."""
+    digest = hashlib.sha256()
+    for cell in notebook.cells:
+        if cell.cell_type != "code" or "injected-parameters" in cell.metadata.get("tags", []):
+            continue
+        source = "\n".join(line.rstrip() for line in cell.source.strip().splitlines())
+        digest.update(source.encode() + b"\x00")
+    return digest.hexdigest()
+
+
+def run(notebooks: Sequence[Path], scale: str, output_dir: Path | None = None) -> list[Path]:
+    """Execute each notebook at ``scale`` with papermill; returns the executed files.
+
+    At scale ``book`` without ``output_dir`` the notebooks are executed in place and stamped.
+    Otherwise the executed copies go to ``output_dir`` and results to ``output_dir/results``.
+    """
+    import papermill
+
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    in_place = scale == "book" and output_dir is None
+    if not in_place and output_dir is None:
+        raise ValueError(f"scale {scale!r} needs an output_dir (only 'book' runs in place)")
+    env = {"TASKSPACE_QUIET": "1"}  # progress bars are for people, not for committed outputs
+    if not in_place:
+        env["TASKSPACE_RESULTS_DIR"] = str(Path(output_dir, "results").resolve())
+    executed = []
+    with _environment(env):
+        for notebook in map(Path, notebooks):
+            target = notebook if in_place else Path(output_dir, notebook.name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            print(f"[taskspace] {notebook} at scale {scale!r} -> {target}", flush=True)
+            papermill.execute_notebook(
+                str(notebook),
+                str(target),
+                parameters={} if scale == "book" else {"SCALE": scale},
+                cwd=str(notebook.resolve().parent),
+                kernel_name="python3",
+                progress_bar=False,
+            )
+            if in_place:
+                stamp(target, scale)
+            executed.append(target)
+    return executed
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables inside a ``with`` block (papermill's kernel inherits them)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def stamp(path: Path, scale: str) -> None:
+    """Write the code hash and scale of this run into the notebook's metadata."""
+    notebook = nbformat.read(path, as_version=4)
+    notebook.metadata[STAMP] = {"code_hash": code_hash(notebook), "scale": scale}
+    nbformat.write(notebook, path)
+
+
+def stale_reasons(path: Path) -> list[str]:
+    """Why the committed outputs of ``path`` do not belong to its code (empty when they do)."""
+    notebook = nbformat.read(path, as_version=4)
+    stamp_ = notebook.metadata.get(STAMP)
+    if not stamp_:
+        return [f"{path}: never executed by `make book` (no {STAMP!r} stamp in its metadata)"]
+    reasons = []
+    if stamp_.get("scale") != "book":
+        reasons.append(f"{path}: outputs come from scale {stamp_.get('scale')!r}, not 'book'")
+    if stamp_.get("code_hash") != code_hash(notebook):
+        reasons.append(f"{path}: code changed since its outputs were made")
+    errors = [
+        output.get("ename", "error")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "error"
+    ]
+    if errors:
+        reasons.append(f"{path}: committed outputs contain errors: {', '.join(errors)}")
+    return reasons
+
+
+def check(notebooks: Iterable[Path]) -> list[str]:
+    """Stale-output reasons for all ``notebooks``."""
+    return [reason for path in notebooks for reason in stale_reasons(Path(path))]
+
+
+def results_table(results_dir: Path) -> str:
+    """A markdown table of every recorded number that has a paper value beside it."""
+    rows = []
+    for chapter, entries in load_all(results_dir).items():
+        for key, entry in entries.items():
+            if "paper" not in entry:
+                continue
+            value = _format(entry["value"])
+            if "std" in entry:
+                value += f" ± {_format(entry['std'])}"
+            note = str(entry.get("note", "")).replace("|", "\\|")
+            rows.append(f"| {chapter} | `{key}` | {value} | {_format(entry['paper'])} | {note} |")
+    if not rows:
+        return "*No results with a paper value have been recorded yet.*\n"
+    header = "| chapter | result | this book | paper | note |\n|---|---|---|---|---|\n"
+    return header + "\n".join(rows) + "\n"
+
+
+def _format(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+_EXTERNAL = re.compile(
+    r"<(script|link|img|iframe)\b[^>]*?\b(src|href)\s*=\s*[\"']((?:https?:)?//[^\"']+)", re.I
+)
+_ERROR_OUTPUT = re.compile(r"class=\"[^\"]*\b(traceback|output error)\b", re.I)
+
+
+def scan_html(html_dir: Path) -> list[str]:
+    """Problems in a built book: error outputs, and scripts/styles/images loaded from elsewhere."""
+    problems = []
+    pages = sorted(Path(html_dir).rglob("*.html"))
+    if not pages:
+        return [f"{html_dir}: no HTML pages (was the book built?)"]
+    for page in pages:
+        text = page.read_text(errors="replace")
+        for match in _EXTERNAL.finditer(text):
+            problems.append(f"{page}: external <{match[1]} {match[2]}={html.unescape(match[3])}>")
+        if _ERROR_OUTPUT.search(text):
+            problems.append(f"{page}: shows an error output")
+    return problems
+
+
+def student_copy(notebooks: Iterable[Path], output_dir: Path) -> list[Path]:
+    """Copies of ``notebooks`` without the cells tagged ``solution`` (and without outputs)."""
+    written = []
+    for path in map(Path, notebooks):
+        notebook = nbformat.read(path, as_version=4)
+        notebook.cells = [
+            cell for cell in notebook.cells if SOLUTION_TAG not in cell.metadata.get("tags", [])
+        ]
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        target = Path(output_dir, path.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, target)
+        written.append(target)
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m taskspace.book", description=__doc__.split("\n")[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_cmd = commands.add_parser("run", help="execute chapters with papermill")
+    run_cmd.add_argument("--scale", choices=SCALES, required=True)
+    run_cmd.add_argument("--output-dir", type=Path)
+    run_cmd.add_argument("notebooks", nargs="+", type=Path)
+    check_cmd = commands.add_parser("check", help="fail when committed outputs are stale")
+    check_cmd.add_argument("notebooks", nargs="+", type=Path)
+    table_cmd = commands.add_parser("results-table", help="print the intro's comparison table")
+    table_cmd.add_argument("results_dir", type=Path)
+    scan_cmd = commands.add_parser("scan", help="fail on error outputs or external assets")
+    scan_cmd.add_argument("html_dir", type=Path)
+    student_cmd = commands.add_parser("student", help="write copies without solution cells")
+    student_cmd.add_argument("--output-dir", type=Path, required=True)
+    student_cmd.add_argument("notebooks", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+
+    if args.command == "run":
+        run(args.notebooks, args.scale, args.output_dir)
+        return 0
+    if args.command == "results-table":
+        sys.stdout.write(results_table(args.results_dir))
+        return 0
+    if args.command == "student":
+        for path in student_copy(args.notebooks, args.output_dir):
+            print(path)
+        return 0
+    problems = check(args.notebooks) if args.command == "check" else scan_html(args.html_dir)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems and args.command == "check":
+        print("Re-run them at scale 'book': make book", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""The book's honesty tools: code stamps, stale-output check, HTML scan, student copies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+import tomllib
+import yaml
+
+from taskspace import book, results
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_notebook(path: Path, code: str = "x = 1") -> Path:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell('SCALE = "book"', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_markdown_cell("Some text"),
+        nbformat.v4.new_code_cell(code),
+        nbformat.v4.new_code_cell("answer = 42", metadata={"tags": ["solution"]}),
+    ]
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_code_hash_ignores_outputs_markdown_and_injected_parameters(tmp_path: Path) -> None:
+    notebook = nbformat.read(make_notebook(tmp_path / "a.ipynb"), as_version=4)
+    before = book.code_hash(notebook)
+    notebook.cells[1].source = "Other text"
+    notebook.cells[2].outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    injected = nbformat.v4.new_code_cell(
+        'SCALE = "fast"', metadata={"tags": ["injected-parameters"]}
+    )
+    notebook.cells.insert(1, injected)
+    assert book.code_hash(notebook) == before
+    notebook.cells[3].source = "x = 2"
+    assert book.code_hash(notebook) != before
+
+
+def test_stale_check_catches_unstamped_changed_and_failed_notebooks(tmp_path: Path) -> None:
+    path = make_notebook(tmp_path / "a.ipynb")
+    assert "never executed" in book.check([path])[0]
+    book.stamp(path, "book")
+    assert book.check([path]) == []
+    make_notebook(path, code="x = 2")  # new code; give it the stamp of some other code
+    notebook = nbformat.read(path, as_version=4)
+    notebook.metadata["taskspace"] = {"code_hash": "0" * 64, "scale": "book"}
+    nbformat.write(notebook, path)
+    assert "code changed" in book.check([path])[0]
+    book.stamp(path, "fast")
+    assert "scale 'fast'" in book.check([path])[0]
+    book.stamp(path, "book")
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells[2].outputs = [
+        nbformat.v4.new_output("error", ename="KeyError", evalue="", traceback=[])
+    ]
+    nbformat.write(notebook, path)
+    assert "KeyError" in book.check([path])[0]
+
+
+def test_scan_finds_external_assets_and_error_outputs(tmp_path: Path) -> None:
+    (tmp_path / "ok.html").write_text(
+        '<script src="_static/mathjax/tex-chtml.js"></script><a href="https://arxiv.org">paper</a>'
+    )
+    assert book.scan_html(tmp_path) == []
+    (tmp_path / "bad.html").write_text(
+        '<link rel="stylesheet" href="https://cdn.example.org/x.css">'
+        '<script defer src="//cdn.example.org/mathjax.js"></script>'
+        '<div class="output traceback highlight-ipythontb">KeyError</div>'
+    )
+    problems = book.scan_html(tmp_path)
+    assert len(problems) == 3
+    assert any("cdn.example.org/x.css" in p for p in problems)
+    assert any("error output" in p for p in problems)
+
+
+def test_results_table_lists_numbers_with_a_paper_value(tmp_path: Path) -> None:
+    results.use("05_demo", scale="fast", results_dir=tmp_path)
+    results.record("rho.existing_5d", 0.91234, std=0.02, paper=0.94, note="1k | attributes")
+    results.record("n_pairs", 500)
+    table = book.results_table(tmp_path)
+    assert "| 05_demo | `rho.existing_5d` | 0.9123 ± 0.02 | 0.94 | 1k \\| attributes |" in table
+    assert "n_pairs" not in table
+    assert "No results" in book.results_table(tmp_path / "empty")
+
+
+def test_student_copy_drops_solutions_and_outputs(tmp_path: Path) -> None:
+    path = make_notebook(tmp_path / "a.ipynb")
+    (copy,) = book.student_copy([path], tmp_path / "student")
+    cells = nbformat.read(copy, as_version=4).cells
+    assert [c.source for c in cells] == ['SCALE = "book"', "Some text", "x = 1"]
+
+
+def test_run_refuses_unknown_scale(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="scale must be one of"):
+        book.run([tmp_path / "a.ipynb"], "huge")
+
+
+def test_environment_yml_lists_the_same_dependencies_as_pyproject() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = set(project["dependencies"]) | set(project["optional-dependencies"]["book"])
+    conda = yaml.safe_load((ROOT / "environment.yml").read_text())
+    (pip_section,) = [d["pip"] for d in conda["dependencies"] if isinstance(d, dict)]
+    listed = {entry for entry in pip_section if not entry.startswith("-e")}
+    assert listed == wanted
+    assert "-e .[book]" in pip_section
+
+
+def test_every_chapter_is_in_the_table_of_contents() -> None:
+    toc = json.dumps(yaml.safe_load((ROOT / "book" / "_toc.yml").read_text()))
+    for chapter in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")):
+        assert f'"{chapter.stem}"' in toc, f"{chapter.name} is missing from book/_toc.yml"
