@@ -13,6 +13,8 @@ TORCH ?= torch==2.14.1 torchvision==0.29.1
 SYSTEM_PACKAGES := dataset-fashion-mnist wordnet-base wordnet-sense-index
 CHAPTERS := $(sort $(wildcard book/[0-9][0-9]_*.ipynb))
 JB_FLAGS ?=
+# A clone beside the project's shared/ folder finds the upstream mirror there (as CI does).
+export TASKSPACE_DATA ?= $(abspath $(wildcard ../shared/data))
 
 .PHONY: help setup system-data data book html test lint unit stale bench student clean
 

@@ -31,6 +31,8 @@ from taskspace.data.resolve import (
 
 __all__ = [
     "FASHION_MNIST_CLASSES",
+    "FASHION_MNIST_SOURCES",
+    "MNIST5K_SOURCE",
     "ImageDataset",
     "load_cifar10",
     "load_digits",
@@ -110,7 +112,9 @@ class ImageDataset:
                 f"{where}: labels must lie in 0..{len(self.class_names) - 1}, found "
                 f"{labels.min().item()}..{labels.max().item()}"
             )
-        empty = [n for n, count in zip(self.class_names, self.class_counts(), strict=True) if count == 0]
+        empty = [
+            n for n, count in zip(self.class_names, self.class_counts(), strict=True) if count == 0
+        ]
         if empty:
             raise ValueError(f"{where}: classes with no images: {', '.join(empty)}")
 
@@ -254,6 +258,10 @@ def _fashion_source(filename: str) -> Source:
         how_to_get="apt-get install dataset-fashion-mnist (Debian), or allow the download.",
         verify=_verify_gzip_content(_FASHION_CONTENT_SHA256[filename]),
     )
+
+
+#: The four Fashion-MNIST files (train/test images and labels).
+FASHION_MNIST_SOURCES = tuple(_fashion_source(filename) for filename in _FASHION_CONTENT_SHA256)
 
 
 def _parse_idx(payload: bytes, path: Path, expected_ndim: int) -> np.ndarray:

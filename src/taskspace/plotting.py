@@ -1,0 +1,119 @@
+"""Figures for the book (matplotlib only). Each function returns the ``Figure`` it drew."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from taskspace.data.images import ImageDataset
+from taskspace.data.taxonomy import Taxonomy
+
+__all__ = ["affinity_heatmap", "image_grid", "tree_figure"]
+
+
+def image_grid(dataset: ImageDataset, per_class: int = 8, seed: int = 0) -> Figure:
+    """One row per class, ``per_class`` random images of that class (introduced in chapter 1)."""
+    index = dataset.stratified_indices(per_class, seed).reshape(dataset.num_classes, per_class)
+    fig, axes = plt.subplots(
+        dataset.num_classes,
+        per_class,
+        figsize=(0.75 * per_class + 1.2, 0.75 * dataset.num_classes),
+        squeeze=False,
+    )
+    for row, name in enumerate(dataset.class_names):
+        for col in range(per_class):
+            image = dataset.images[index[row, col]].permute(1, 2, 0).numpy()
+            ax = axes[row, col]
+            ax.imshow(
+                image.squeeze(-1) if image.shape[-1] == 1 else image, cmap="gray", vmin=0, vmax=1
+            )
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    fig.suptitle(dataset.name, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def affinity_heatmap(
+    values: torch.Tensor,
+    row_names: Sequence[str],
+    col_names: Sequence[str],
+    title: str = "",
+    value_label: str = "",
+) -> Figure:
+    """A matrix with NaN cells drawn in grey (hatched) and a colour bar (chapters 1 and 5).
+
+    Args:
+        values: ``(R, C)`` matrix; NaN marks a missing value.
+    """
+    matrix = values.detach().cpu().double().numpy()
+    fig, ax = plt.subplots(figsize=(0.3 * len(col_names) + 3, 0.3 * len(row_names) + 1.5))
+    ax.set_facecolor("#d0d0d0")
+    image = ax.imshow(np.ma.masked_invalid(matrix), cmap="viridis", aspect="equal")
+    missing = np.argwhere(np.isnan(matrix))
+    ax.scatter(missing[:, 1], missing[:, 0], marker="x", s=12, c="#707070", linewidths=0.8)
+    ax.set_xticks(range(len(col_names)), col_names, rotation=90, fontsize=8)
+    ax.set_yticks(range(len(row_names)), row_names, fontsize=8)
+    fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02, label=value_label)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def tree_figure(taxonomy: Taxonomy, root: str, max_depth: int = 3, label_depth: int = 2) -> Figure:
+    """Draw the part of ``taxonomy`` below ``root``, ``max_depth`` levels deep (chapter 1).
+
+    A node with two parents (WordNet allows it) is placed under the first one; an edge from
+    another parent is drawn too when that parent is one level up. Leaves of the drawing are
+    spread evenly; each inner node sits above the middle of its children. Nodes up to
+    ``label_depth`` levels below the root are labelled.
+    """
+    children = taxonomy.children
+    leaf_classes = set(taxonomy.leaves)
+    positions: dict[str, tuple[float, int]] = {}
+    placed: set[str] = set()
+    next_x = [0.0]
+
+    def place(node: str, depth: int) -> float:
+        placed.add(node)
+        kids = [c for c in children(node) if c not in placed] if depth < max_depth else []
+        if not kids:
+            x = next_x[0]
+            next_x[0] += 1.0
+        else:
+            x = float(np.mean([place(kid, depth + 1) for kid in kids]))
+        positions[node] = (x, depth)
+        return x
+
+    place(root, 0)
+    width = max(6.0, 0.18 * next_x[0])
+    fig, ax = plt.subplots(figsize=(min(width, 16.0), 1.3 * (max_depth + 1)))
+    for node, (x, depth) in positions.items():
+        for kid in children(node):
+            if kid in positions and positions[kid][1] == depth + 1:
+                ax.plot([x, positions[kid][0]], [-depth, -depth - 1], color="#9a9a9a", lw=0.6)
+    for node, (x, depth) in positions.items():
+        is_leaf = node in leaf_classes
+        ax.scatter(x, -depth, s=14, color="#c44e52" if is_leaf else "#4c72b0", zorder=3)
+        if depth <= label_depth:
+            ax.annotate(
+                taxonomy.name(node),
+                (x, -depth),
+                xytext=(0, 6),
+                textcoords="offset points",
+                ha="center",
+                fontsize=7,
+                rotation=0 if depth == 0 else 35,
+            )
+    ax.set_yticks([-d for d in range(max_depth + 1)], [f"depth {d}" for d in range(max_depth + 1)])
+    ax.set_xticks([])
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(f"{taxonomy.name(root)}: {len(positions)} nodes drawn (red: leaf classes)")
+    fig.tight_layout()
+    return fig
