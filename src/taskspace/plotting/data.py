@@ -1,4 +1,4 @@
-"""Figures for the book (matplotlib only). Each function returns the ``Figure`` it drew."""
+"""Figures of the data: image grids, matrices with missing values, taxonomy trees (chapter 1)."""
 
 from __future__ import annotations
 
