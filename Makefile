@@ -33,7 +33,7 @@ $(VENV)/.installed: pyproject.toml
 # MathJax is served by the book itself, never from a CDN.
 book/_static/mathjax/tex-chtml.js:
 	npm install --prefix $(VENV)/npm --no-save --no-audit --no-fund --loglevel=error mathjax@3
-	rm -rf book/_static/mathjax
+	rm -rf book/_static/mathjax && mkdir -p book/_static
 	cp -r $(VENV)/npm/node_modules/mathjax/es5 book/_static/mathjax
 
 # Data that only a Debian package provides on machines without general internet access.
