@@ -130,3 +130,16 @@ def test_real_mnist5k_and_digits() -> None:
     digits = load_digits()
     assert digits.images.shape == (1797, 1, 8, 8)
     assert digits.images.max().item() == 1.0
+
+
+def test_image_grid_rows_hold_one_class_each() -> None:
+    from taskspace.plotting import image_grid
+
+    labels = torch.arange(3).repeat(5)  # classes interleaved: 0, 1, 2, 0, 1, 2, ...
+    images = (labels.float() / 2).view(-1, 1, 1, 1).expand(-1, 1, 2, 2).clone()
+    data = ImageDataset(images, labels, ("a", "b", "c"), "interleaved")  # class c is c / 2
+    figure = image_grid(data, per_class=3, seed=0)
+    rows = [
+        [ax.images[0].get_array().mean() for ax in figure.axes[3 * r : 3 * r + 3]] for r in range(3)
+    ]
+    assert rows == [[0.0] * 3, [0.5] * 3, [1.0] * 3]

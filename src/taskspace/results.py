@@ -89,13 +89,12 @@ def default_results_dir(scale: str) -> Path:
 _current: ResultsFile | None = None
 
 
-def use(chapter: str, scale: str, results_dir: Path | None = None) -> ResultsFile:
+def use(chapter: str, scale: str, results_dir: Path | None = None) -> None:
     """Start a fresh results file for ``chapter`` (a notebook's file stem) and make it current."""
     global _current
     folder = results_dir if results_dir is not None else default_results_dir(scale)
     _current = ResultsFile(folder / f"{chapter}.json")
     _current.path.unlink(missing_ok=True)
-    return _current
 
 
 def record(

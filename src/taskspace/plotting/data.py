@@ -17,7 +17,9 @@ __all__ = ["affinity_heatmap", "image_grid", "tree_figure"]
 
 def image_grid(dataset: ImageDataset, per_class: int = 8, seed: int = 0) -> Figure:
     """One row per class, ``per_class`` random images of that class (introduced in chapter 1)."""
-    index = dataset.stratified_indices(per_class, seed).reshape(dataset.num_classes, per_class)
+    chosen = dataset.stratified_indices(per_class, seed)
+    by_class = chosen[torch.argsort(dataset.labels[chosen], stable=True)]
+    index = by_class.reshape(dataset.num_classes, per_class)
     fig, axes = plt.subplots(
         dataset.num_classes,
         per_class,
