@@ -59,6 +59,7 @@ book: data
 html: setup
 	mkdir -p book/_generated
 	$(BIN)/python -m taskspace.book results-table book/results > book/_generated/results_table.md
+	$(BIN)/python -m taskspace.book timings $(CHAPTERS) > book/_generated/timings_table.md
 	$(BIN)/jupyter-book build book --path-output . $(JB_FLAGS)
 	@echo "The book: _build/html/index.html"
 

@@ -114,3 +114,25 @@ def test_every_chapter_is_in_the_table_of_contents() -> None:
     toc = json.dumps(yaml.safe_load((ROOT / "book" / "_toc.yml").read_text()))
     for chapter in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")):
         assert f'"{chapter.stem}"' in toc, f"{chapter.name} is missing from book/_toc.yml"
+
+
+def test_stamp_records_run_time_and_drops_papermill_timestamps(tmp_path: Path) -> None:
+    path = make_notebook(tmp_path / "a.ipynb")
+    notebook = nbformat.read(path, as_version=4)
+    notebook.metadata["papermill"] = {"start_time": "2026-01-01"}
+    notebook.cells[2].metadata["execution"] = {"iopub.status.busy": "2026-01-01"}
+    nbformat.write(notebook, path)
+    book.stamp(path, "book", seconds=12.34)
+    stamped = nbformat.read(path, as_version=4)
+    assert stamped.metadata["taskspace"]["seconds"] == 12.3
+    assert "papermill" not in stamped.metadata
+    assert "execution" not in stamped.cells[2].metadata
+
+
+def test_timings_table_reads_the_stamps(tmp_path: Path) -> None:
+    timed = make_notebook(tmp_path / "01_a.ipynb")
+    book.stamp(timed, "book", seconds=90)
+    untimed = make_notebook(tmp_path / "02_b.ipynb")
+    table = book.timings_table([timed, untimed])
+    assert "| 01_a | 1.5 min |" in table
+    assert "| 02_b | not timed |" in table

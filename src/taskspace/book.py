@@ -6,6 +6,7 @@ Command line (the Makefile calls these)::
     python -m taskspace.book run --scale fast --output-dir _build/fast book/*.ipynb
     python -m taskspace.book check book/*.ipynb          # outputs match the code?
     python -m taskspace.book results-table book/results  # markdown table for the intro
+    python -m taskspace.book timings book/*.ipynb         # each chapter's run time at scale book
     python -m taskspace.book scan _build/html            # error outputs, external scripts/styles
     python -m taskspace.book student book/*.ipynb --output-dir _build/student
 
@@ -24,6 +25,7 @@ import html
 import os
 import re
 import sys
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -69,6 +71,7 @@ def run(notebooks: Sequence[Path], scale: str, output_dir: Path | None = None) -
             target = notebook if in_place else Path(output_dir, notebook.name)
             target.parent.mkdir(parents=True, exist_ok=True)
             print(f"[taskspace] {notebook} at scale {scale!r} -> {target}", flush=True)
+            started = time.perf_counter()
             papermill.execute_notebook(
                 str(notebook),
                 str(target),
@@ -78,7 +81,7 @@ def run(notebooks: Sequence[Path], scale: str, output_dir: Path | None = None) -
                 progress_bar=False,
             )
             if in_place:
-                stamp(target, scale)
+                stamp(target, scale, seconds=time.perf_counter() - started)
             executed.append(target)
     return executed
 
@@ -98,10 +101,20 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-def stamp(path: Path, scale: str) -> None:
-    """Write the code hash and scale of this run into the notebook's metadata."""
+def stamp(path: Path, scale: str, seconds: float | None = None) -> None:
+    """Write the code hash, scale and run time of this run into the notebook's metadata.
+
+    Papermill's per-cell timestamps are dropped, so re-running an unchanged chapter changes
+    nothing but what its code computes.
+    """
     notebook = nbformat.read(path, as_version=4)
+    notebook.metadata.pop("papermill", None)
+    for cell in notebook.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
     notebook.metadata[STAMP] = {"code_hash": code_hash(notebook), "scale": scale}
+    if seconds is not None:
+        notebook.metadata[STAMP]["seconds"] = round(seconds, 1)
     nbformat.write(notebook, path)
 
 
@@ -149,6 +162,18 @@ def results_table(results_dir: Path) -> str:
         return "*No results with a paper value have been recorded yet.*\n"
     header = "| chapter | result | this book | paper | note |\n|---|---|---|---|---|\n"
     return header + "\n".join(rows) + "\n"
+
+
+def timings_table(notebooks: Iterable[Path]) -> str:
+    """A markdown table of each chapter's last run time at scale ``book`` (from its stamp)."""
+    rows = []
+    for path in map(Path, notebooks):
+        seconds = nbformat.read(path, as_version=4).metadata.get(STAMP, {}).get("seconds")
+        shown = f"{seconds / 60:.1f} min" if seconds is not None else "not timed"
+        rows.append(f"| {path.stem} | {shown} |")
+    return (
+        "| chapter | run time at scale `book` (2 CPU cores) |\n|---|---|\n" + "\n".join(rows) + "\n"
+    )
 
 
 def _format(value: object) -> str:
@@ -209,6 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_cmd.add_argument("notebooks", nargs="+", type=Path)
     table_cmd = commands.add_parser("results-table", help="print the intro's comparison table")
     table_cmd.add_argument("results_dir", type=Path)
+    timings_cmd = commands.add_parser("timings", help="print the chapters' run-time table")
+    timings_cmd.add_argument("notebooks", nargs="+", type=Path)
     scan_cmd = commands.add_parser("scan", help="fail on error outputs or external assets")
     scan_cmd.add_argument("html_dir", type=Path)
     student_cmd = commands.add_parser("student", help="write copies without solution cells")
@@ -221,6 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "results-table":
         sys.stdout.write(results_table(args.results_dir))
+        return 0
+    if args.command == "timings":
+        sys.stdout.write(timings_table(args.notebooks))
         return 0
     if args.command == "student":
         for path in student_copy(args.notebooks, args.output_dir):
