@@ -127,6 +127,22 @@ def test_overlap_matrix_passes_gradcheck():
     assert torch.autograd.gradcheck(fn, inputs)
 
 
+def test_batched_overlap_matrix_is_one_matrix_per_batch_entry():
+    """``(R, N, k)`` boxes (R networks trained together) give R independent matrices."""
+    a, b = (
+        random_boxes(3 * 6, 2, torch.float64, seed=12),
+        random_boxes(3 * 4, 2, torch.float64, seed=13),
+    )
+    batched_a = Boxes(a.low.reshape(3, 6, 2), a.high.reshape(3, 6, 2))
+    batched_b = Boxes(b.low.reshape(3, 4, 2), b.high.reshape(3, 4, 2))
+    batched = log_overlap_matrix(batched_a, batched_b, chunk_size=4)
+    one_by_one = torch.stack([log_overlap_matrix(batched_a[r], batched_b[r]) for r in range(3)])
+    torch.testing.assert_close(batched, one_by_one)
+    leaves = (a.low, a.high, b.low, b.high)
+    for mine, ref in zip(grads_of(batched, *leaves), grads_of(one_by_one, *leaves), strict=True):
+        torch.testing.assert_close(mine, ref)
+
+
 def test_log_overlap_broadcasts_like_the_matrix():
     a, b = random_boxes(6, 3, torch.float64, seed=9), random_boxes(4, 3, torch.float64, seed=10)
     torch.testing.assert_close(log_overlap(a[:, None], b[None]), log_overlap_matrix(a, b))
@@ -220,8 +236,8 @@ def test_kernels_reject_mismatched_boxes_and_temperatures():
         log_overlap_matrix(a, intersection_temperature=0.0)
     with pytest.raises(ValueError, match="temperatures must be >= 0"):
         log_volume(a, volume_temperature=float("nan"))
-    with pytest.raises(ValueError, match="flat batches"):
-        log_overlap_matrix(a[:, None])
+    with pytest.raises(ValueError, match="same batch shape"):
+        log_overlap_matrix(a[None], a)
 
 
 # --------------------------------------------------------------------------------------------

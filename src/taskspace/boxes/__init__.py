@@ -5,10 +5,23 @@ The folder follows the method's steps:
 * :mod:`~taskspace.boxes.geometry` -- boxes, volumes, intersections, the ``d_box`` matrix (ch. 3);
 * :mod:`~taskspace.boxes.model` -- the network from a dataset's vector to its box (ch. 3, 5);
 * :mod:`~taskspace.boxes.losses` -- the terms of the training objective (ch. 3, 5);
-* :mod:`~taskspace.boxes.train` -- full-batch training with checkpoints (ch. 3, 5);
-* :mod:`~taskspace.boxes.evaluate` -- relation splits and metrics, shared with the baselines (ch. 5).
+* :mod:`~taskspace.boxes.train` -- full-batch training, several networks at once, checkpoints;
+* :mod:`~taskspace.boxes.evaluate` -- relation splits and metrics, shared with the baselines.
 """
 
+from taskspace.boxes.evaluate import (
+    RelationSplit,
+    SpearmanScores,
+    choose_threshold,
+    f1_score,
+    predict_containment,
+    spearman,
+    spearman_per_row,
+    spearman_scores,
+    split_relations,
+    tanh_inverse,
+    tanh_rescale,
+)
 from taskspace.boxes.geometry import (
     Boxes,
     intersection,
@@ -17,12 +30,42 @@ from taskspace.boxes.geometry import (
     log_volume,
     overlap_matrix,
 )
+from taskspace.boxes.losses import (
+    HIERARCHY_WEIGHTS,
+    TASKONOMY_WEIGHTS,
+    LossTerms,
+    LossWeights,
+    task2box_loss,
+)
+from taskspace.boxes.model import BoxModel, embed
+from taskspace.boxes.train import History, TrainConfig, train_boxes
 
 __all__ = [
+    "HIERARCHY_WEIGHTS",
+    "TASKONOMY_WEIGHTS",
+    "BoxModel",
     "Boxes",
+    "History",
+    "LossTerms",
+    "LossWeights",
+    "RelationSplit",
+    "SpearmanScores",
+    "TrainConfig",
+    "choose_threshold",
+    "embed",
+    "f1_score",
     "intersection",
     "log_overlap",
     "log_overlap_matrix",
     "log_volume",
     "overlap_matrix",
+    "predict_containment",
+    "spearman",
+    "spearman_per_row",
+    "spearman_scores",
+    "split_relations",
+    "tanh_inverse",
+    "tanh_rescale",
+    "task2box_loss",
+    "train_boxes",
 ]

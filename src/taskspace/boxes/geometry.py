@@ -271,23 +271,24 @@ def log_overlap(
     )
 
 
-def _chunk_rows(n_rows: int, m_cols: int, k: int, chunk_size: int | None) -> tuple[range, int]:
-    """Start indices and length of the row chunks of an ``(n_rows, m_cols, k)`` computation."""
+def _row_chunks(low_a: torch.Tensor, low_b: torch.Tensor, chunk_size: int | None) -> list[slice]:
+    """Slices of the rows ``N`` of ``(..., N, M, k)`` pairwise blocks; each block <= the budget."""
     if chunk_size is None:
-        chunk_size = max(1, _BLOCK_ELEMENTS // max(1, m_cols * k))
+        chunk_size = max(1, _BLOCK_ELEMENTS // max(1, low_b.numel()))  # a row: (..., 1, M, k)
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    return range(0, n_rows, chunk_size), chunk_size
+    n = low_a.shape[-2]
+    return [slice(start, start + chunk_size) for start in range(0, n, chunk_size)]
 
 
 class _LogOverlapMatrix(torch.autograd.Function):
-    """``log d_box(a_i, b_j)`` for all ``i, j``; forward and backward both chunked over rows.
+    """``log d_box(a_i, b_j)`` for all ``i, j`` (and batch entries); chunked over rows both ways.
 
     With ``x = high - low - c`` (``c = 2 gamma_E T_int``) and ``f(x) = log(softplus_beta(x) +
     TINY)``, ``f'(x) = sigmoid(beta x) / (softplus_beta(x) + TINY)``. The Gumbel corners have
     ``d low_ij / d low_a = sigmoid((low_a - low_b) / T_int)`` and ``d high_ij / d high_a =
     sigmoid((high_b - high_a) / T_int)``; the rest of the weight goes to ``b``. The backward pass
-    recomputes these per chunk instead of storing the ``(N, M, k)`` intermediates.
+    recomputes these per chunk instead of storing the ``(..., N, M, k)`` intermediates.
     """
 
     @staticmethod
@@ -301,17 +302,20 @@ class _LogOverlapMatrix(torch.autograd.Function):
         intersection_temperature: float,
         chunk_size: int | None,
     ) -> torch.Tensor:
-        starts, step = _chunk_rows(len(low_a), len(low_b), low_a.shape[-1], chunk_size)
         shift = _side_shift(intersection_temperature)
-        out = low_a.new_empty(len(low_a), len(low_b))
+        out = low_a.new_empty(*low_a.shape[:-1], low_b.shape[-2])
         self_log_volume = _log_soft_side(high_a - low_a, volume_temperature, shift).sum(-1)
-        for start in starts:
-            rows = slice(start, start + step)
+        lb, hb = low_b[..., None, :, :], high_b[..., None, :, :]  # (..., 1, M, k)
+        for rows in _row_chunks(low_a, low_b, chunk_size):
             low, high, _, _ = _gumbel_corners(
-                low_a[rows, None], high_a[rows, None], low_b, high_b, intersection_temperature
+                low_a[..., rows, None, :],
+                high_a[..., rows, None, :],
+                lb,
+                hb,
+                intersection_temperature,
             )
             log_vol = _log_soft_side(high - low, volume_temperature, shift).sum(-1)
-            out[rows] = log_vol - self_log_volume[rows, None]
+            out[..., rows, :] = log_vol - self_log_volume[..., rows, None]
         ctx.save_for_backward(low_a, high_a, low_b, high_b)
         ctx.settings = (volume_temperature, intersection_temperature, chunk_size)
         return out
@@ -322,28 +326,26 @@ class _LogOverlapMatrix(torch.autograd.Function):
         low_a, high_a, low_b, high_b = ctx.saved_tensors
         volume_temperature, temperature, chunk_size = ctx.settings
         beta, shift = 1 / volume_temperature, _side_shift(temperature)
-        starts, step = _chunk_rows(len(low_a), len(low_b), low_a.shape[-1], chunk_size)
 
         def d_log_side(side: torch.Tensor) -> torch.Tensor:
             x = side - shift
             return torch.sigmoid(beta * x) / (F.softplus(x, beta=beta) + TINY)
 
         # -log vol(a_i) is in every entry of row i.
-        row_grad = grad_out.sum(1, keepdim=True)  # (N, 1)
-        self_term = d_log_side(high_a - low_a) * row_grad  # (N, k)
+        self_term = d_log_side(high_a - low_a) * grad_out.sum(-1, keepdim=True)  # (..., N, k)
         grad_low_a, grad_high_a = self_term.clone(), -self_term
         grad_low_b, grad_high_b = torch.zeros_like(low_b), torch.zeros_like(high_b)
-        for start in starts:
-            rows = slice(start, start + step)
+        lb, hb = low_b[..., None, :, :], high_b[..., None, :, :]  # (..., 1, M, k)
+        for rows in _row_chunks(low_a, low_b, chunk_size):
             low, high, to_a_low, to_a_high = _gumbel_corners(
-                low_a[rows, None], high_a[rows, None], low_b, high_b, temperature
+                low_a[..., rows, None, :], high_a[..., rows, None, :], lb, hb, temperature
             )
-            g = d_log_side(high - low) * grad_out[rows, :, None]  # (c, M, k)
-            g_low_a, g_high_a, g_sum = g * to_a_low, g * to_a_high, g.sum(0)
-            grad_low_a[rows] -= g_low_a.sum(1)
-            grad_high_a[rows] += g_high_a.sum(1)
-            grad_low_b -= g_sum - g_low_a.sum(0)
-            grad_high_b += g_sum - g_high_a.sum(0)
+            g = d_log_side(high - low) * grad_out[..., rows, :, None]  # (..., c, M, k)
+            g_low_a, g_high_a, g_sum = g * to_a_low, g * to_a_high, g.sum(-3)
+            grad_low_a[..., rows, :] -= g_low_a.sum(-2)
+            grad_high_a[..., rows, :] += g_high_a.sum(-2)
+            grad_low_b -= g_sum - g_low_a.sum(-3)
+            grad_high_b += g_sum - g_high_a.sum(-3)
         return grad_low_a, grad_high_a, grad_low_b, grad_high_b, None, None, None
 
 
@@ -354,34 +356,35 @@ def log_overlap_matrix(
     intersection_temperature: float = INTERSECTION_TEMPERATURE,
     chunk_size: int | None = None,
 ) -> torch.Tensor:
-    """``(N, M)`` matrix of ``log d_box(z_i, w_j) = log vol(z_i ∩ w_j) - log vol(z_i)`` (chapter 3).
+    """``(..., N, M)`` matrix of ``log d_box(z_i, w_j) = log vol(z_i ∩ w_j) - log vol(z_i)`` (ch. 3).
 
     Rows are the boxes ``z`` (the "inner" candidates), columns the boxes ``w`` (``others``;
     ``boxes`` itself when omitted, then the matrix is ``N x N`` and its diagonal is
     ``log vol(z ∩ z) - log vol(z)``, slightly below 0 for a soft intersection). Entry ``[i, j]``
-    is near 0 when ``z_i ⊂ w_j`` and very negative when they are disjoint.
+    is near 0 when ``z_i ⊂ w_j`` and very negative when they are disjoint. Leading batch
+    dimensions (e.g. ``R`` networks trained together) are matched one to one, not broadcast.
 
     Computed by broadcasting ``chunk_size`` rows at a time against all columns, in the forward
-    and in the (hand-written) backward pass, so peak memory is ``O(N M + chunk_size M k)``.
-    Gradients agree with autograd through ``box-embeddings`` (see the tests).
+    and in the (hand-written) backward pass, so peak memory is ``O(N M + chunk_size M k)`` per
+    batch entry. Gradients agree with autograd through ``box-embeddings`` (see the tests).
 
     Args:
-        boxes: ``(N, k)`` boxes.
-        others: ``(M, k)`` boxes in the same space, or ``None`` for ``boxes``.
+        boxes: ``(..., N, k)`` boxes.
+        others: ``(..., M, k)`` boxes in the same space with the same batch shape, or ``None``.
         volume_temperature: ``T_vol > 0`` (Bessel-approximate volume).
         intersection_temperature: ``T_int > 0`` (Gumbel intersection). For hard boxes use
             :func:`log_overlap` with broadcasting.
         chunk_size: rows per block; default: as many as keep a block near 2**21 elements.
 
     Returns:
-        ``(N, M)`` tensor on the boxes' device, values ``<= 0`` up to rounding.
+        ``(..., N, M)`` tensor on the boxes' device, values ``<= 0`` up to rounding.
     """
     others = boxes if others is None else others
     _check_same_space(boxes, others)
-    if boxes.low.dim() != 2 or others.low.dim() != 2:
+    if boxes.low.dim() < 2 or boxes.low.shape[:-2] != others.low.shape[:-2]:
         raise ValueError(
-            "log_overlap_matrix takes two flat batches of boxes (N, k) and (M, k), got "
-            f"{tuple(boxes.low.shape)} and {tuple(others.low.shape)}"
+            "log_overlap_matrix takes boxes (..., N, k) and (..., M, k) with the same batch "
+            f"shape, got {tuple(boxes.low.shape)} and {tuple(others.low.shape)}"
         )
     if not (volume_temperature > 0 and intersection_temperature > 0):  # NaN fails too
         raise ValueError(
@@ -406,7 +409,7 @@ def overlap_matrix(
     intersection_temperature: float = INTERSECTION_TEMPERATURE,
     chunk_size: int | None = None,
 ) -> torch.Tensor:
-    """``(N, M)`` matrix of ``d_box(z_i, w_j)`` in ``[0, 1]``: ``exp`` of :func:`log_overlap_matrix`."""
+    """``(..., N, M)`` matrix of ``d_box(z_i, w_j)`` in ``[0, 1]``: ``exp`` of :func:`log_overlap_matrix`."""
     return log_overlap_matrix(
         boxes, others, volume_temperature, intersection_temperature, chunk_size
     ).exp()
