@@ -3,22 +3,65 @@
 * :mod:`~taskspace.represent.networks` -- the pretrained networks, built offline.
 * :mod:`~taskspace.represent.encoders` -- image/text encoders (EfficientNet-Lite0 + MiniLM here,
   OpenCLIP where its weights can be had), with an on-disk cache (:mod:`~taskspace.represent.cache`).
+* :mod:`~taskspace.represent.statistics` -- mean and diagonal variance of ``[phi(x), psi(y)]``
+  per dataset, streamed; class-prototype statistics for ImageNet nodes.
+* :mod:`~taskspace.represent.task2vec` -- Task2Vec: the Fisher information of a probe network.
+* :mod:`~taskspace.represent.attributes` -- the Taskonomy tasks' 15 yes/no attributes.
+* :mod:`~taskspace.represent.distances` -- cosine, Euclidean, Gaussian KL, Task2Vec's cosine and
+  the asymmetric distances of Eq. 7, as matrices.
 
 Introduced in chapter 2.
 """
 
+from taskspace.represent.attributes import AttributeVectors, attribute_vectors
 from taskspace.represent.cache import EmbeddingCache
+from taskspace.represent.distances import (
+    asymmetric_distance_matrix,
+    cosine_distance_matrix,
+    cosine_similarity_matrix,
+    euclidean_distance_matrix,
+    gaussian_kl_matrix,
+    task2vec_cosine_distance_matrix,
+)
 from taskspace.represent.encoders import (
     CheckpointNotFoundError,
     Encoder,
     OfflineEncoder,
     OpenCLIPEncoder,
 )
+from taskspace.represent.statistics import (
+    PROMPT,
+    Moments,
+    RunningMoments,
+    dataset_statistics,
+    embedding_statistics,
+    moments,
+    prompts,
+    prototype_statistics,
+    stack_moments,
+)
 
 __all__ = [
+    "PROMPT",
+    "AttributeVectors",
     "CheckpointNotFoundError",
     "EmbeddingCache",
     "Encoder",
+    "Moments",
     "OfflineEncoder",
     "OpenCLIPEncoder",
+    "RunningMoments",
+    "asymmetric_distance_matrix",
+    "attribute_vectors",
+    "cosine_distance_matrix",
+    "cosine_similarity_matrix",
+    "dataset_statistics",
+    "embedding_statistics",
+    "euclidean_distance_matrix",
+    "gaussian_kl_matrix",
+    "moments",
+    "prompts",
+    "prototype_statistics",
+    "stack_moments",
+    "task2vec_cosine_distance_matrix",
 ]
