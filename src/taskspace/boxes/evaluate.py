@@ -258,12 +258,12 @@ def tanh_inverse(x_rescaled: torch.Tensor, k: float = 50.0) -> torch.Tensor:
     ``1 - eps`` of the dtype, so the result is finite. NaN stays NaN.
 
     Raises:
-        ValueError: ``|x'| > 1`` somewhere (beyond rounding): not a tanh value.
+        ValueError: ``|x'| > 1 + sqrt(eps)`` somewhere (more than rounding): not a tanh value.
     """
     if not k > 0:
         raise ValueError(f"k must be > 0, got {k}")
     eps = torch.finfo(x_rescaled.dtype).eps
-    if (x_rescaled.abs() > 1 + 4 * eps).any():
+    if (x_rescaled.abs() > 1 + eps**0.5).any():
         raise ValueError("tanh_inverse: values outside [-1, 1] are not tanh values")
     return torch.atanh(x_rescaled.clamp(-1 + eps, 1 - eps)) / k
 
