@@ -40,6 +40,14 @@ from taskspace.represent.statistics import (
     prototype_statistics,
     stack_moments,
 )
+from taskspace.represent.task2vec import (
+    HeadTraining,
+    Probe,
+    efficientnet_probe,
+    resnet34_probe,
+    task2vec,
+    trivial_embedding,
+)
 
 __all__ = [
     "PROMPT",
@@ -47,21 +55,27 @@ __all__ = [
     "CheckpointNotFoundError",
     "EmbeddingCache",
     "Encoder",
+    "HeadTraining",
     "Moments",
     "OfflineEncoder",
     "OpenCLIPEncoder",
+    "Probe",
     "RunningMoments",
     "asymmetric_distance_matrix",
     "attribute_vectors",
     "cosine_distance_matrix",
     "cosine_similarity_matrix",
     "dataset_statistics",
+    "efficientnet_probe",
     "embedding_statistics",
     "euclidean_distance_matrix",
     "gaussian_kl_matrix",
     "moments",
     "prompts",
     "prototype_statistics",
+    "resnet34_probe",
     "stack_moments",
+    "task2vec",
     "task2vec_cosine_distance_matrix",
+    "trivial_embedding",
 ]
