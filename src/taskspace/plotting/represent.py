@@ -1,0 +1,230 @@
+"""Figures of task representations: nearest neighbours, mean and spread of nested datasets, 2-D
+maps of datasets, similarity by relation (chapter 2).
+
+High-dimensional vectors are drawn in the plane of their first two principal components
+(:func:`pca`), a linear map: the mean of some vectors lands exactly on the mean of their points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+__all__ = [
+    "MapPanel",
+    "mean_and_spread",
+    "neighbour_grid",
+    "pca",
+    "representation_maps",
+    "similarity_by_relation",
+]
+
+_SAME, _OTHER = "#55a868", "#c44e52"
+_PALETTE = plt.get_cmap("tab10")
+
+
+def pca(vectors: torch.Tensor, fit_on: torch.Tensor | None = None, k: int = 2) -> torch.Tensor:
+    """``(N, k)`` float64 coordinates of ``vectors`` ``(N, D)`` on the first ``k`` principal axes.
+
+    The axes are those of ``fit_on`` ``(M, D)`` (default: ``vectors`` itself), centred on its mean;
+    each axis's sign is fixed so that its largest loading is positive (deterministic).
+    """
+    reference = (vectors if fit_on is None else fit_on).double()
+    centre = reference.mean(0)
+    _, _, right = torch.linalg.svd(reference - centre, full_matrices=False)
+    axes = right[:k]
+    signs = torch.sign(axes.gather(1, axes.abs().argmax(1, keepdim=True)))
+    return (vectors.double() - centre) @ (axes * signs).T
+
+
+def _show(ax: plt.Axes, image: torch.Tensor, colour: str | None = None) -> None:
+    picture = image.detach().cpu().permute(1, 2, 0).numpy()
+    ax.imshow(
+        picture.squeeze(-1) if picture.shape[-1] == 1 else picture, cmap="gray", vmin=0, vmax=1
+    )
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if colour:
+        for spine in ax.spines.values():
+            spine.set(color=colour, linewidth=2.5)
+
+
+def neighbour_grid(
+    queries: torch.Tensor,
+    neighbours: torch.Tensor,
+    query_labels: torch.Tensor,
+    neighbour_labels: torch.Tensor,
+    class_names: Sequence[str],
+    similarities: torch.Tensor,
+    title: str,
+) -> Figure:
+    """One row per query image: the query, then its nearest neighbours framed green (same class)
+    or red (another class), with their cosine similarity (chapter 2).
+
+    Args:
+        queries: ``(Q, C, H, W)``; neighbours: ``(Q, K, C, H, W)``.
+        query_labels: ``(Q,)``; neighbour_labels: ``(Q, K)``; similarities: ``(Q, K)``.
+    """
+    q, k = neighbour_labels.shape
+    fig, axes = plt.subplots(q, k + 1, figsize=(1.05 * (k + 1) + 1.0, 1.15 * q), squeeze=False)
+    for row in range(q):
+        _show(axes[row, 0], queries[row])
+        axes[row, 0].set_ylabel(
+            class_names[int(query_labels[row])], rotation=0, ha="right", va="center", fontsize=8
+        )
+        for col in range(k):
+            same = bool(neighbour_labels[row, col] == query_labels[row])
+            ax = axes[row, col + 1]
+            _show(ax, neighbours[row, col], _SAME if same else _OTHER)
+            ax.set_title(f"{float(similarities[row, col]):.2f}", fontsize=7, pad=2)
+    axes[0, 0].set_title("query", fontsize=8, pad=2)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def mean_and_spread(
+    points: torch.Tensor,
+    point_groups: torch.Tensor,
+    group_names: Sequence[str],
+    centres: torch.Tensor,
+    half_widths: torch.Tensor,
+    box_names: Sequence[str],
+    title: str,
+    axis_labels: tuple[str, str] = ("principal component 1", "principal component 2"),
+) -> Figure:
+    """Samples in a plane, and for each dataset its mean (marker) and mean +- one standard
+    deviation per axis (rectangle); the last box is drawn as the superset (chapter 2).
+
+    Args:
+        points: ``(N, 2)`` sample coordinates; point_groups: ``(N,)`` index into ``group_names``.
+        centres, half_widths: ``(B, 2)``; box ``b`` is ``centres[b] +- half_widths[b]``.
+            Boxes ``0 .. len(group_names) - 1`` belong to the groups (same colours); the last box
+            is the superset.
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 5.0))
+    xy = points.detach().cpu().numpy()
+    for g, name in enumerate(group_names):
+        mine = (point_groups == g).cpu().numpy()
+        ax.scatter(
+            xy[mine, 0], xy[mine, 1], s=6, alpha=0.25, color=_PALETTE(g), label=f"{name} (images)"
+        )
+    for b, name in enumerate(box_names):
+        superset = b == len(box_names) - 1
+        colour = "black" if superset else _PALETTE(b)
+        (cx, cy), (hx, hy) = centres[b].tolist(), half_widths[b].tolist()
+        ax.add_patch(
+            Rectangle(
+                (cx - hx, cy - hy),
+                2 * hx,
+                2 * hy,
+                fill=False,
+                edgecolor=colour,
+                linewidth=2.0 if superset else 1.4,
+                linestyle="--" if superset else "-",
+            )
+        )
+        ax.scatter(
+            [cx],
+            [cy],
+            marker="*" if superset else "o",
+            s=170 if superset else 60,
+            color=colour,
+            edgecolor="white",
+            zorder=4,
+            label=f"{name}: mean +- std",
+        )
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="best", framealpha=0.85)
+    fig.tight_layout()
+    return fig
+
+
+@dataclass
+class MapPanel:
+    """One panel of :func:`representation_maps`.
+
+    Attributes:
+        title: what the points are.
+        vectors: ``(N, D)`` one representation per dataset, projected with :func:`pca`.
+        names: ``N`` dataset names; those in ``labelled`` are written next to their point.
+        inside: ``(i, j)`` index pairs meaning "dataset i is inside dataset j", drawn as arrows.
+        sizes: optional ``(N,)`` number of classes, shown as the point's colour.
+        labelled: names to write on the map.
+    """
+
+    title: str
+    vectors: torch.Tensor
+    names: Sequence[str]
+    inside: Sequence[tuple[int, int]] = ()
+    sizes: torch.Tensor | None = None
+    labelled: Sequence[str] = field(default_factory=tuple)
+
+
+def representation_maps(panels: Sequence[MapPanel], columns: int = 2) -> Figure:
+    """Each panel: datasets as points in the plane of their first two principal components, with
+    an arrow from every dataset to each dataset that contains it (chapter 2)."""
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(6.0 * columns, 4.8 * rows), squeeze=False)
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        xy = pca(panel.vectors).numpy()
+        for i, j in panel.inside:
+            ax.annotate(
+                "",
+                xy=xy[j],
+                xytext=xy[i],
+                arrowprops={"arrowstyle": "->", "color": "#9a9a9a", "lw": 0.6, "alpha": 0.6},
+            )
+        if panel.sizes is None:
+            ax.scatter(xy[:, 0], xy[:, 1], color="#4c72b0", s=22, zorder=3)
+        else:
+            points = ax.scatter(
+                xy[:, 0], xy[:, 1], c=panel.sizes.cpu().numpy(), cmap="viridis", s=22, zorder=3
+            )
+            fig.colorbar(points, ax=ax, fraction=0.04, pad=0.02, label="classes in the dataset")
+        for name in panel.labelled:
+            i = list(panel.names).index(name)
+            ax.annotate(name, xy[i], xytext=(3, 3), textcoords="offset points", fontsize=7)
+        ax.set_xlabel("principal component 1")
+        ax.set_ylabel("principal component 2")
+        ax.set_title(panel.title, fontsize=10)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def similarity_by_relation(
+    values: Mapping[str, Mapping[str, float]], ylabel: str = "mean cosine similarity"
+) -> Figure:
+    """Grouped bars: for each representation (outer key), one bar per relation (inner key, e.g.
+    "nested" and "unrelated") (chapter 2)."""
+    representations = list(values)
+    relations = list(dict.fromkeys(r for inner in values.values() for r in inner))
+    width = 0.8 / len(relations)
+    fig, ax = plt.subplots(figsize=(1.3 * len(representations) + 2.5, 3.6))
+    positions = np.arange(len(representations))
+    for k, relation in enumerate(relations):
+        heights = [values[r].get(relation, np.nan) for r in representations]
+        bars = ax.bar(
+            positions + (k - (len(relations) - 1) / 2) * width,
+            heights,
+            width,
+            label=relation,
+            color=_PALETTE(k),
+        )
+        ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
+    ax.set_xticks(positions, representations, rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(min(0.0, ax.get_ylim()[0]), 1.08)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
