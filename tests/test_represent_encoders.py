@@ -91,6 +91,15 @@ def test_pretrained_network_recognises_its_own_prototypes(offline: OfflineEncode
     assert similarity.fill_diagonal_(0).abs().max() > 0.3
 
 
+def test_imagenet_logits_are_the_networks_output(offline: OfflineEncoder) -> None:
+    x = images(2)
+    with torch.no_grad():
+        expected = offline._network(efficientnet_input(x, 32))
+    assert torch.allclose(offline.imagenet_logits(offline.image_features(x)), expected, atol=1e-4)
+    with pytest.raises(ValueError, match=r"raw image features \(N, 1280\)"):
+        offline.imagenet_logits(torch.zeros(2, 384))
+
+
 def test_minilm_matches_sentence_transformers(offline: OfflineEncoder) -> None:
     sentence_transformers = pytest.importorskip("sentence_transformers")
     texts = ["A photo of a Sneaker", "A photo of a grand piano, a keyboard instrument"]

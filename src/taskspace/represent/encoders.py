@@ -253,6 +253,17 @@ class OfflineEncoder(Encoder):
     def _text_batch(self, texts: list[str]) -> torch.Tensor:
         return self._text_model(texts)
 
+    def imagenet_logits(self, features: torch.Tensor) -> torch.Tensor:
+        """``(N, 1000)`` the network's ImageNet class scores for raw features ``(N, 1280)`` (from
+        :meth:`image_features`), on ``features.device`` (chapter 2)."""
+        if features.ndim != 2 or features.shape[1] != self.image_dim:
+            raise ValueError(
+                f"features must be raw image features (N, {self.image_dim}), got {tuple(features.shape)}"
+            )
+        classifier = self._network._fc
+        with torch.no_grad():
+            return classifier(features.to(self.device)).to(features.device)
+
     def image_prototypes(self) -> torch.Tensor:
         """``(1000, 1280)`` float32: row ``k`` is the ImageNet classifier's weight vector of class
         ``k`` (unit norm if ``normalize``), on ``device``.
