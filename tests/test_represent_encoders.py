@@ -236,3 +236,14 @@ def test_missing_openclip_checkpoint_fails_fast(monkeypatch: pytest.MonkeyPatch)
         OpenCLIPEncoder("ViT-H-14", "nonsense")
     with pytest.raises(ValueError, match="unknown open_clip architecture"):
         OpenCLIPEncoder("ViT-Nope", None)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_offline_encoder_on_cuda_returns_on_the_inputs_device(offline: OfflineEncoder) -> None:
+    gpu = OfflineEncoder(image_size=32, device="cuda", cache=None)
+    x = images(3)
+    assert gpu.encode_images(x).device.type == "cpu"
+    assert torch.allclose(gpu.encode_images(x), offline.encode_images(x), atol=1e-4)
+    assert gpu.encode_images(x.cuda()).device.type == "cuda"
+    assert gpu.encode_texts(["a coat"]).device.type == "cuda"

@@ -151,6 +151,7 @@ def probe():
 def test_efficientnet_probe_task2vec(probe) -> None:
     images = torch.rand(6, 1, 28, 28, generator=torch.Generator().manual_seed(7))
     labels = torch.tensor([0, 1, 0, 1, 2, 2])
+    assert probe.to("cpu") is probe and probe.device.type == "cpu"
     features = probe.features(images)
     embedding = task2vec(
         probe, images, labels, seed=0, features=features, training=QUICK, max_samples=4
@@ -199,3 +200,15 @@ def test_resnet34_probe_has_the_papers_17024_filters() -> None:
         )
         < 17024
     )
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_task2vec_follows_the_probes_device(probe) -> None:
+    images = torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(9))
+    labels = torch.tensor([0, 1, 0, 1])
+    on_cpu = task2vec(probe, images, labels, seed=0, training=QUICK)
+    on_gpu = task2vec(probe.to("cuda"), images, labels, seed=0, training=QUICK)
+    probe.to("cpu")
+    assert on_gpu.device.type == "cuda"
+    assert torch.allclose(on_gpu.cpu(), on_cpu, rtol=1e-2, atol=1e-12)

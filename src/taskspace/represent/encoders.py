@@ -45,6 +45,7 @@ from taskspace.represent.cache import EmbeddingCache, digest_tensor, digest_text
 from taskspace.represent.networks import (
     EFFICIENTNET_FEATURES,
     EfficientNetTrunk,
+    check_input_size,
     efficientnet_input,
     efficientnet_lite0,
     efficientnet_weights_file,
@@ -223,8 +224,7 @@ class OfflineEncoder(Encoder):
 
     def __init__(self, image_size: int = 224, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        efficientnet_input(torch.zeros(1, 1, 32, 32), image_size)  # validates image_size early
-        self.image_size = image_size
+        self.image_size = check_input_size(image_size)
 
     @functools.cached_property
     def image_identity(self) -> str:

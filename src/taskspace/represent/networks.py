@@ -30,6 +30,7 @@ __all__ = [
     "EFFICIENTNET_FEATURES",
     "EfficientNetTrunk",
     "MiniLM",
+    "check_input_size",
     "efficientnet_input",
     "efficientnet_lite0",
     "efficientnet_weights_file",
@@ -100,6 +101,13 @@ def resize_images(images: torch.Tensor, size: int, mode: str) -> torch.Tensor:
     return resized.clamp_(0, 1) if mode == "bicubic" else resized
 
 
+def check_input_size(size: int) -> int:
+    """``size`` itself, after checking that it is a positive multiple of 32 (EfficientNet input)."""
+    if size % 32 or size < 32:
+        raise ValueError(f"EfficientNet input size must be a positive multiple of 32, got {size}")
+    return size
+
+
 def efficientnet_input(images: torch.Tensor, size: int) -> torch.Tensor:
     """``(N, 3, size, size)`` network input from ``(N, C, H, W)`` images in ``[0, 1]``.
 
@@ -107,8 +115,7 @@ def efficientnet_input(images: torch.Tensor, size: int) -> torch.Tensor:
     network's "same" padding, fixed for 224, stays exact), and scaled to ``(255 x - 127) / 128``,
     the normalisation of the TensorFlow Lite models the weights were converted from.
     """
-    if size % 32 or size < 32:
-        raise ValueError(f"EfficientNet input size must be a positive multiple of 32, got {size}")
+    check_input_size(size)
     return (to_rgb(resize_images(_checked(images), size, "bilinear")) * 255 - 127) / 128
 
 
