@@ -1,0 +1,417 @@
+"""Training many networks of one architecture at once on one labelled set (chapter 8).
+
+The agreement score needs pairs and ensembles of networks trained on the same labelled images
+from different random seeds. :func:`train_ensemble` trains ``E`` of them and returns a
+:class:`TrainedEnsemble` that predicts with all ``E`` at once. Two strategies give the same
+networks from the same seeds:
+
+* ``"loop"`` — one ordinary ``nn.Module`` and optimiser per network, trained one after the other;
+  on a CPU this is as fast or faster (``bench/ensemble.py`` measures it);
+* ``"batched"`` — the ``E`` networks' weights stacked along a leading axis
+  (:func:`torch.func.stack_module_state`, BatchNorm buffers included) and one vectorised step for
+  all of them (:func:`torch.func.vmap` over :func:`torch.func.functional_call`); this is where a
+  GPU's speed comes from. Adam is element-wise, so one Adam over the stacked weights is ``E``
+  independent Adams.
+
+Each network trains until its own running training accuracy over an epoch reaches
+``TrainConfig.target_train_accuracy`` (the paper trains to zero training error) or
+``max_epochs`` pass; the epochs used and the accuracy reached are returned, because an
+under-trained pair of networks gives a meaningless agreement.
+
+The three sources of randomness of figure 2-right are separate switches (:class:`Stochasticity`):
+the initialisation seed, the data-order seed, and whether non-deterministic GPU kernels are
+allowed (a CPU is deterministic either way).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+from torch.nn import functional as F
+
+from taskspace.agreement.networks import NetworkSpec
+
+__all__ = [
+    "STRATEGIES",
+    "Stochasticity",
+    "TrainConfig",
+    "TrainedEnsemble",
+    "choose_strategy",
+    "train_ensemble",
+]
+
+STRATEGIES = ("loop", "batched")
+
+Weights = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How every network of an ensemble is trained (Adam, cross-entropy, no augmentation).
+
+    Attributes:
+        batch_size: images per step (the last incomplete batch of an epoch is dropped).
+        learning_rate: Adam's step size.
+        target_train_accuracy: stop a network once its training accuracy over one epoch reaches
+            this fraction (in ``(0, 1]``).
+        max_epochs: stop after this many epochs even if the target is not reached.
+        eval_batch_size: images per forward pass when predicting.
+    """
+
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    target_train_accuracy: float = 0.99
+    max_epochs: int = 100
+    eval_batch_size: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 2:
+            raise ValueError(f"batch_size must be at least 2 (BatchNorm), got {self.batch_size}")
+        if not 0 < self.target_train_accuracy <= 1:
+            raise ValueError(
+                f"target_train_accuracy must be in (0, 1], got {self.target_train_accuracy}"
+            )
+        if self.max_epochs < 1 or self.eval_batch_size < 1 or self.learning_rate <= 0:
+            raise ValueError(f"max_epochs, eval_batch_size, learning_rate must be positive: {self}")
+
+    def as_key(self) -> dict[str, object]:
+        """The fields as a plain dict (part of a cache key)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Stochasticity:
+    """Which sources of randomness differ between the networks of an ensemble (figure 2-right).
+
+    Attributes:
+        initialisation: each network starts from its own random weights (else all the same).
+        data_order: each network sees its own order of minibatches (else all the same order).
+        kernels: non-deterministic GPU kernels are allowed (else ``torch`` is asked for
+            deterministic algorithms while training). CPU kernels are deterministic anyway; for
+            bitwise-deterministic cuBLAS also set ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` before
+            Python starts.
+    """
+
+    initialisation: bool = True
+    data_order: bool = True
+    kernels: bool = True
+
+    def seeds(self, n_networks: int, seed: int) -> tuple[list[int], list[int]]:
+        """Initialisation and data-order seeds, one of each per network, derived from ``seed``.
+
+        A source that is switched off gives every network the first network's seed.
+        """
+        drawn = torch.randint(
+            0, 2**62, (2, n_networks), generator=torch.Generator().manual_seed(seed)
+        )
+        init, order = drawn.tolist()
+        return (
+            init if self.initialisation else [init[0]] * n_networks,
+            order if self.data_order else [order[0]] * n_networks,
+        )
+
+    def as_key(self) -> dict[str, object]:
+        """The fields as a plain dict (part of a cache key)."""
+        return asdict(self)
+
+
+@dataclass
+class TrainedEnsemble:
+    """``E`` trained networks of one architecture, their weights stacked along a leading axis.
+
+    Attributes:
+        spec: the architecture.
+        params: ``{name: (E, ...)}`` stacked parameters (no gradients).
+        buffers: ``{name: (E, ...)}`` stacked BatchNorm running statistics.
+        epochs: ``(E,)`` int64, epochs each network trained.
+        running_train_accuracy: ``(E,)`` float, training accuracy over each network's last epoch
+            (in training mode, as the stopping rule saw it).
+        strategy: ``"loop"`` or ``"batched"``: how it was trained, and how it predicts.
+    """
+
+    spec: NetworkSpec
+    params: Weights
+    buffers: Weights
+    epochs: torch.Tensor
+    running_train_accuracy: torch.Tensor
+    strategy: str
+
+    def __len__(self) -> int:
+        return self.epochs.shape[0]
+
+    def logits(self, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+        """``(E, N, num_classes)`` logits of every network (evaluation mode) for ``(N, C, H, W)``.
+
+        ``images`` are moved to the ensemble's device; the result is on that device.
+        """
+        _check_images(images, self.spec, "images")
+        device = next(iter(self.params.values())).device
+        template = _template(self.spec, training=False)
+        one = _functional(template)
+        batched = vmap(one, in_dims=(0, 0, None))
+        chunks = []
+        with torch.no_grad():
+            for start in range(0, images.shape[0], batch_size):
+                batch = images[start : start + batch_size].to(device)
+                if self.strategy == "batched":
+                    chunks.append(batched(self.params, self.buffers, batch))
+                else:
+                    chunks.append(
+                        torch.stack([one(*_select(self, e), batch) for e in range(len(self))])
+                    )
+        return torch.cat(chunks, dim=1)
+
+    def predict(self, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+        """``(E, N)`` int64 predicted labels of every network for ``(N, C, H, W)`` images."""
+        return self.logits(images, batch_size).argmax(-1)
+
+    def accuracy(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """``(E,)`` fraction of ``labels`` (``(N,)``) each network predicts (evaluation mode)."""
+        predictions = self.predict(images)
+        return (predictions == labels.to(predictions.device)).double().mean(1).cpu()
+
+
+def _select(ensemble: TrainedEnsemble, index: int) -> tuple[Weights, Weights]:
+    return (
+        {name: value[index] for name, value in ensemble.params.items()},
+        {name: value[index] for name, value in ensemble.buffers.items()},
+    )
+
+
+def _template(spec: NetworkSpec, training: bool) -> nn.Module:
+    """A weightless copy of the architecture (on the ``meta`` device) to call functionally."""
+    return spec.build(seed=0).to("meta").train(training)
+
+
+def _functional(template: nn.Module):
+    """``(params, buffers, images) -> logits`` for one network, through ``template``."""
+
+    def call(params: Weights, buffers: Weights, images: torch.Tensor) -> torch.Tensor:
+        return functional_call(template, (params, buffers), (images,))
+
+    return call
+
+
+def choose_strategy(spec: NetworkSpec, device: torch.device) -> str:
+    """The strategy :func:`train_ensemble` uses with ``strategy="auto"``.
+
+    ``"batched"`` on a GPU; ``"loop"`` on a CPU, where ``bench/ensemble.py`` measured the plain
+    loop as fast as or faster than ``vmap`` for every architecture here (``spec`` is part of the
+    signature so that a measured exception can be added without changing callers).
+    """
+    del spec
+    return "batched" if device.type == "cuda" else "loop"
+
+
+def _check_images(images: torch.Tensor, spec: NetworkSpec, name: str) -> None:
+    expected = (spec.in_channels, spec.image_size, spec.image_size)
+    if images.ndim != 4 or tuple(images.shape[1:]) != expected:
+        raise ValueError(
+            f"{name} must be (N, {', '.join(map(str, expected))}) for {spec.label}, "
+            f"got {tuple(images.shape)}"
+        )
+    if not images.is_floating_point():
+        raise ValueError(f"{name} must be floating point, got {images.dtype}")
+    if not torch.isfinite(images).all():
+        raise ValueError(f"{name} contain NaN or infinite values")
+
+
+def _check_labels(labels: torch.Tensor, n_images: int, num_classes: int) -> None:
+    if labels.shape != (n_images,) or labels.dtype != torch.int64:
+        raise ValueError(
+            f"labels must be int64 of shape ({n_images},), got {labels.dtype} {tuple(labels.shape)}"
+        )
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError(
+            f"labels must lie in 0..{num_classes - 1}, found {labels.min()}..{labels.max()}"
+        )
+    counts = torch.bincount(labels.cpu(), minlength=num_classes)
+    if (counts == 0).any():
+        empty = torch.nonzero(counts == 0).squeeze(1).tolist()
+        raise ValueError(f"classes {empty} have no training images; every class needs some")
+
+
+def _epoch_batches(n_images: int, batch_size: int, order: torch.Generator) -> torch.Tensor:
+    """``(n_batches, batch_size)`` image indices of one epoch, in a fresh random order."""
+    n_batches = n_images // batch_size
+    return torch.randperm(n_images, generator=order)[: n_batches * batch_size].view(n_batches, -1)
+
+
+@contextlib.contextmanager
+def _kernel_determinism(deterministic: bool) -> Iterator[None]:
+    """Ask for deterministic kernels (or allow non-deterministic ones) inside a ``with`` block."""
+    saved = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.deterministic,
+    )
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    torch.backends.cudnn.deterministic = deterministic
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
+        torch.backends.cudnn.deterministic = saved[2]
+
+
+def _train_one(
+    spec: NetworkSpec,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    init_seed: int,
+    order_seed: int,
+    config: TrainConfig,
+) -> tuple[nn.Module, int, float]:
+    """Train one network (the ``"loop"`` strategy); returns it, its epochs and running accuracy."""
+    network = spec.build(init_seed).to(images.device).train()
+    optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
+    order = torch.Generator().manual_seed(order_seed)
+    batch_size = min(config.batch_size, images.shape[0])
+    epochs, accuracy = 0, 0.0
+    while epochs < config.max_epochs and accuracy < config.target_train_accuracy:
+        batches = _epoch_batches(images.shape[0], batch_size, order).to(images.device)
+        correct = torch.zeros((), device=images.device)
+        for index in batches:
+            logits = network(images[index])
+            loss = F.cross_entropy(logits, labels[index])
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            correct += (logits.argmax(-1) == labels[index]).sum()
+        epochs, accuracy = epochs + 1, correct.item() / batches.numel()
+    return network, epochs, accuracy
+
+
+def _stack(networks: list[nn.Module]) -> tuple[Weights, Weights]:
+    """Stack the weights of ``networks`` along a new leading axis, without gradients."""
+    params, buffers = stack_module_state(networks)
+    return (
+        {name: value.detach() for name, value in params.items()},
+        {name: value.detach() for name, value in buffers.items()},
+    )
+
+
+def _train_loop(
+    spec: NetworkSpec,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    seeds: tuple[list[int], list[int]],
+    config: TrainConfig,
+) -> TrainedEnsemble:
+    trained = [
+        _train_one(spec, images, labels, init, order, config)
+        for init, order in zip(*seeds, strict=True)
+    ]
+    params, buffers = _stack([network for network, _, _ in trained])
+    return TrainedEnsemble(
+        spec,
+        params,
+        buffers,
+        epochs=torch.tensor([epochs for _, epochs, _ in trained]),
+        running_train_accuracy=torch.tensor(
+            [accuracy for _, _, accuracy in trained], dtype=torch.float64
+        ),
+        strategy="loop",
+    )
+
+
+def _train_batched(
+    spec: NetworkSpec,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    seeds: tuple[list[int], list[int]],
+    config: TrainConfig,
+) -> TrainedEnsemble:
+    """All networks step together; each one's weights are kept from the epoch it finished."""
+    init_seeds, order_seeds = seeds
+    n_networks, device = len(init_seeds), images.device
+    params, buffers = stack_module_state([spec.build(s).to(device) for s in init_seeds])
+    optimiser = torch.optim.Adam(list(params.values()), lr=config.learning_rate)
+    forward = vmap(_functional(_template(spec, training=True)))
+    orders = [torch.Generator().manual_seed(s) for s in order_seeds]
+    batch_size = min(config.batch_size, images.shape[0])
+    kept: list[tuple[Weights, Weights] | None] = [None] * n_networks
+    epochs = torch.full((n_networks,), config.max_epochs)
+    running = torch.zeros(n_networks, dtype=torch.float64)
+    for epoch in range(1, config.max_epochs + 1):
+        batches = torch.stack([_epoch_batches(images.shape[0], batch_size, g) for g in orders])
+        batches = batches.transpose(0, 1).to(device)  # (n_batches, E, batch_size)
+        correct = torch.zeros(n_networks, device=device)
+        for index in batches:
+            targets = labels[index]  # (E, batch_size)
+            logits = forward(params, buffers, images[index])  # (E, batch_size, K)
+            losses = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+            optimiser.zero_grad(set_to_none=True)
+            losses.mean(1).sum().backward()  # each network's gradient is its own mean loss's
+            optimiser.step()
+            correct += (logits.argmax(-1) == targets).sum(1)
+        accuracy = correct.cpu().double() / batches[:, 0].numel()
+        for e in range(n_networks):
+            done = accuracy[e] >= config.target_train_accuracy or epoch == config.max_epochs
+            if kept[e] is None and done:
+                kept[e] = _copy_network(params, buffers, e)
+                epochs[e], running[e] = epoch, accuracy[e]
+        if all(k is not None for k in kept):
+            break
+    return TrainedEnsemble(
+        spec,
+        {name: torch.stack([k[0][name] for k in kept]) for name in params},
+        {name: torch.stack([k[1][name] for k in kept]) for name in buffers},
+        epochs=epochs,
+        running_train_accuracy=running,
+        strategy="batched",
+    )
+
+
+def _copy_network(params: Weights, buffers: Weights, index: int) -> tuple[Weights, Weights]:
+    return (
+        {name: value[index].detach().clone() for name, value in params.items()},
+        {name: value[index].detach().clone() for name, value in buffers.items()},
+    )
+
+
+def train_ensemble(
+    spec: NetworkSpec,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    n_networks: int,
+    seed: int,
+    config: TrainConfig | None = None,
+    stochasticity: Stochasticity | None = None,
+    strategy: str = "auto",
+) -> TrainedEnsemble:
+    """Train ``n_networks`` networks of ``spec`` on ``images`` labelled ``labels`` (chapter 8).
+
+    Args:
+        spec: the architecture (``spec.num_classes`` outputs).
+        images: ``(N, C, H, W)`` float training images; training happens on their device.
+        labels: ``(N,)`` int64 in ``0 .. spec.num_classes - 1``; every class must occur.
+        n_networks: ``E``, how many networks.
+        seed: the seed every initialisation and data order is derived from (see
+            :meth:`Stochasticity.seeds`).
+        config: optimiser and stopping rule (default :class:`TrainConfig`).
+        stochasticity: which sources of randomness differ between the networks (default: all).
+        strategy: ``"loop"``, ``"batched"`` or ``"auto"`` (:func:`choose_strategy`).
+
+    Returns:
+        the :class:`TrainedEnsemble`, weights on ``images.device``.
+    """
+    config = config or TrainConfig()
+    stochasticity = stochasticity or Stochasticity()
+    if n_networks < 1:
+        raise ValueError(f"n_networks must be at least 1, got {n_networks}")
+    _check_images(images, spec, "training images")
+    _check_labels(labels, images.shape[0], spec.num_classes)
+    labels = labels.to(images.device)
+    if strategy == "auto":
+        strategy = choose_strategy(spec, images.device)
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be 'auto' or one of {STRATEGIES}, got {strategy!r}")
+    train = _train_batched if strategy == "batched" else _train_loop
+    with _kernel_determinism(not stochasticity.kernels):
+        return train(spec, images, labels, stochasticity.seeds(n_networks, seed), config)
