@@ -13,8 +13,8 @@ networks from the same seeds:
   GPU's speed comes from. Adam is element-wise, so one Adam over the stacked weights is ``E``
   independent Adams.
 
-Each network trains until its own running training accuracy over an epoch reaches
-``TrainConfig.target_train_accuracy`` (the paper trains to zero training error) or
+Each network trains until its own accuracy on the whole training set (checked after every epoch,
+in evaluation mode) reaches ``TrainConfig.target_train_accuracy`` (the paper trains to zero training error) or
 ``max_epochs`` pass; the epochs used and the accuracy reached are returned, because an
 under-trained pair of networks gives a meaningless agreement.
 
@@ -42,6 +42,7 @@ __all__ = [
     "TrainConfig",
     "TrainedEnsemble",
     "choose_strategy",
+    "stacked_logits",
     "train_ensemble",
 ]
 
@@ -57,8 +58,8 @@ class TrainConfig:
     Attributes:
         batch_size: images per step (the last incomplete batch of an epoch is dropped).
         learning_rate: Adam's step size.
-        target_train_accuracy: stop a network once its training accuracy over one epoch reaches
-            this fraction (in ``(0, 1]``).
+        target_train_accuracy: stop a network once its accuracy on the whole training set
+            (evaluation mode, checked after every epoch) reaches this fraction (in ``(0, 1]``).
         max_epochs: stop after this many epochs even if the target is not reached.
         eval_batch_size: images per forward pass when predicting.
     """
@@ -129,8 +130,8 @@ class TrainedEnsemble:
         params: ``{name: (E, ...)}`` stacked parameters (no gradients).
         buffers: ``{name: (E, ...)}`` stacked BatchNorm running statistics.
         epochs: ``(E,)`` int64, epochs each network trained.
-        running_train_accuracy: ``(E,)`` float, training accuracy over each network's last epoch
-            (in training mode, as the stopping rule saw it).
+        train_accuracy: ``(E,)`` float64, each network's accuracy on the whole training set
+            when it stopped (evaluation mode: what the stopping rule compares with the target).
         strategy: ``"loop"`` or ``"batched"``: how it was trained, and how it predicts.
     """
 
@@ -138,7 +139,7 @@ class TrainedEnsemble:
     params: Weights
     buffers: Weights
     epochs: torch.Tensor
-    running_train_accuracy: torch.Tensor
+    train_accuracy: torch.Tensor
     strategy: str
 
     def __len__(self) -> int:
@@ -150,21 +151,9 @@ class TrainedEnsemble:
         ``images`` are moved to the ensemble's device; the result is on that device.
         """
         _check_images(images, self.spec, "images")
-        device = next(iter(self.params.values())).device
-        template = _template(self.spec, training=False)
-        one = _functional(template)
-        batched = vmap(one, in_dims=(0, 0, None))
-        chunks = []
-        with torch.no_grad():
-            for start in range(0, images.shape[0], batch_size):
-                batch = images[start : start + batch_size].to(device)
-                if self.strategy == "batched":
-                    chunks.append(batched(self.params, self.buffers, batch))
-                else:
-                    chunks.append(
-                        torch.stack([one(*_select(self, e), batch) for e in range(len(self))])
-                    )
-        return torch.cat(chunks, dim=1)
+        return stacked_logits(
+            self.spec, self.params, self.buffers, images, batch_size, self.strategy == "batched"
+        )
 
     def predict(self, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
         """``(E, N)`` int64 predicted labels of every network for ``(N, C, H, W)`` images."""
@@ -176,10 +165,42 @@ class TrainedEnsemble:
         return (predictions == labels.to(predictions.device)).double().mean(1).cpu()
 
 
-def _select(ensemble: TrainedEnsemble, index: int) -> tuple[Weights, Weights]:
+def stacked_logits(
+    spec: NetworkSpec,
+    params: Weights,
+    buffers: Weights,
+    images: torch.Tensor,
+    batch_size: int,
+    batched: bool,
+) -> torch.Tensor:
+    """``(E, N, K)`` evaluation-mode logits of ``E`` stacked networks, ``batch_size`` at a time.
+
+    ``batched``: one ``vmap`` call for all networks, else one call per network.
+    """
+    device = next(iter(params.values())).device
+    one = _functional(_template(spec, training=False))
+    together = vmap(one, in_dims=(0, 0, None))
+    n_networks = next(iter(params.values())).shape[0]
+    chunks = []
+    with torch.no_grad():
+        for start in range(0, images.shape[0], batch_size):
+            batch = images[start : start + batch_size].to(device)
+            if batched:
+                chunks.append(together(params, buffers, batch))
+            else:
+                chunks.append(
+                    torch.stack(
+                        [one(*_network(params, buffers, e), batch) for e in range(n_networks)]
+                    )
+                )
+    return torch.cat(chunks, dim=1)
+
+
+def _network(params: Weights, buffers: Weights, index: int) -> tuple[Weights, Weights]:
+    """The weights of network ``index`` of a stack (views, no copy)."""
     return (
-        {name: value[index] for name, value in ensemble.params.items()},
-        {name: value[index] for name, value in ensemble.buffers.items()},
+        {name: value[index] for name, value in params.items()},
+        {name: value[index] for name, value in buffers.items()},
     )
 
 
@@ -267,7 +288,7 @@ def _train_one(
     order_seed: int,
     config: TrainConfig,
 ) -> tuple[nn.Module, int, float]:
-    """Train one network (the ``"loop"`` strategy); returns it, its epochs and running accuracy."""
+    """Train one network (the ``"loop"`` strategy); returns it, its epochs and train accuracy."""
     network = spec.build(init_seed).to(images.device).train()
     optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
     order = torch.Generator().manual_seed(order_seed)
@@ -275,16 +296,25 @@ def _train_one(
     epochs, accuracy = 0, 0.0
     while epochs < config.max_epochs and accuracy < config.target_train_accuracy:
         batches = _epoch_batches(images.shape[0], batch_size, order).to(images.device)
-        correct = torch.zeros((), device=images.device)
         for index in batches:
-            logits = network(images[index])
-            loss = F.cross_entropy(logits, labels[index])
+            loss = F.cross_entropy(network(images[index]), labels[index])
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
-            correct += (logits.argmax(-1) == labels[index]).sum()
-        epochs, accuracy = epochs + 1, correct.item() / batches.numel()
-    return network, epochs, accuracy
+        epochs, accuracy = epochs + 1, _accuracy(network, images, labels, config.eval_batch_size)
+    return network.eval(), epochs, accuracy
+
+
+def _accuracy(network: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch: int) -> float:
+    """Evaluation-mode accuracy of one network on ``(N, C, H, W)`` images; leaves it training."""
+    network.eval()
+    with torch.no_grad():
+        correct = sum(
+            (network(images[i : i + batch]).argmax(-1) == labels[i : i + batch]).sum().item()
+            for i in range(0, images.shape[0], batch)
+        )
+    network.train()
+    return correct / images.shape[0]
 
 
 def _stack(networks: list[nn.Module]) -> tuple[Weights, Weights]:
@@ -313,9 +343,7 @@ def _train_loop(
         params,
         buffers,
         epochs=torch.tensor([epochs for _, epochs, _ in trained]),
-        running_train_accuracy=torch.tensor(
-            [accuracy for _, _, accuracy in trained], dtype=torch.float64
-        ),
+        train_accuracy=torch.tensor([accuracy for _, _, accuracy in trained], dtype=torch.float64),
         strategy="loop",
     )
 
@@ -337,11 +365,10 @@ def _train_batched(
     batch_size = min(config.batch_size, images.shape[0])
     kept: list[tuple[Weights, Weights] | None] = [None] * n_networks
     epochs = torch.full((n_networks,), config.max_epochs)
-    running = torch.zeros(n_networks, dtype=torch.float64)
+    reached = torch.zeros(n_networks, dtype=torch.float64)
     for epoch in range(1, config.max_epochs + 1):
         batches = torch.stack([_epoch_batches(images.shape[0], batch_size, g) for g in orders])
         batches = batches.transpose(0, 1).to(device)  # (n_batches, E, batch_size)
-        correct = torch.zeros(n_networks, device=device)
         for index in batches:
             targets = labels[index]  # (E, batch_size)
             logits = forward(params, buffers, images[index])  # (E, batch_size, K)
@@ -349,13 +376,13 @@ def _train_batched(
             optimiser.zero_grad(set_to_none=True)
             losses.mean(1).sum().backward()  # each network's gradient is its own mean loss's
             optimiser.step()
-            correct += (logits.argmax(-1) == targets).sum(1)
-        accuracy = correct.cpu().double() / batches[:, 0].numel()
+        logits = stacked_logits(spec, params, buffers, images, config.eval_batch_size, True)
+        accuracy = (logits.argmax(-1) == labels).double().mean(1).cpu()
         for e in range(n_networks):
             done = accuracy[e] >= config.target_train_accuracy or epoch == config.max_epochs
             if kept[e] is None and done:
                 kept[e] = _copy_network(params, buffers, e)
-                epochs[e], running[e] = epoch, accuracy[e]
+                epochs[e], reached[e] = epoch, accuracy[e]
         if all(k is not None for k in kept):
             break
     return TrainedEnsemble(
@@ -363,7 +390,7 @@ def _train_batched(
         {name: torch.stack([k[0][name] for k in kept]) for name in params},
         {name: torch.stack([k[1][name] for k in kept]) for name in buffers},
         epochs=epochs,
-        running_train_accuracy=running,
+        train_accuracy=reached,
         strategy="batched",
     )
 

@@ -35,15 +35,12 @@ class AgreementRun:
         predictions: ``(E, N_te)`` int64 labels predicted for the test images.
         train_accuracy: ``(E,)`` accuracy on the whole training set after training (evaluation
             mode) — the paper trains to 1.0; report it next to every AS.
-        running_train_accuracy: ``(E,)`` training accuracy over the last epoch (training mode,
-            what the stopping rule saw).
         epochs: ``(E,)`` int64 epochs each network trained.
         other_predictions: ``{name: (E, N_k)}`` predicted labels for other image sets.
     """
 
     predictions: torch.Tensor
     train_accuracy: torch.Tensor
-    running_train_accuracy: torch.Tensor
     epochs: torch.Tensor
     other_predictions: dict[str, torch.Tensor] = field(default_factory=dict)
 
@@ -72,8 +69,7 @@ def _train_and_predict(
         spec, train_images, train_labels, n_networks, seed, config, stochasticity, strategy
     )
     stored: Stored = {
-        "train_accuracy": ensemble.accuracy(train_images, train_labels),
-        "running_train_accuracy": ensemble.running_train_accuracy.double(),
+        "train_accuracy": ensemble.train_accuracy,
         "epochs": ensemble.epochs,
     }
     for name, images in test_sets.items():
@@ -147,7 +143,6 @@ def measure_agreement(
     return AgreementRun(
         predictions=stored["predictions/test"],
         train_accuracy=stored["train_accuracy"],
-        running_train_accuracy=stored["running_train_accuracy"],
         epochs=stored["epochs"],
         other_predictions={
             name: stored[f"predictions/{name}"] for name in test_sets if name != "test"
