@@ -5,8 +5,8 @@ from different random seeds. :func:`train_ensemble` trains ``E`` of them and ret
 :class:`TrainedEnsemble` that predicts with all ``E`` at once. Two strategies give the same
 networks from the same seeds:
 
-* ``"loop"`` — one ordinary ``nn.Module`` and optimiser per network, trained one after the other;
-  on a CPU this is as fast or faster (``bench/ensemble.py`` measures it);
+* ``"loop"`` — one ordinary ``nn.Module`` and optimiser per network, stepped in turn; on a CPU
+  this is faster (``bench/ensemble.py`` measures it);
 * ``"batched"`` — the ``E`` networks' weights stacked along a leading axis
   (:func:`torch.func.stack_module_state`, BatchNorm buffers included) and one vectorised step for
   all of them (:func:`torch.func.vmap` over :func:`torch.func.functional_call`); this is where a
@@ -38,10 +38,13 @@ from taskspace.agreement.networks import NetworkSpec
 
 __all__ = [
     "STRATEGIES",
+    "BatchedTrainer",
+    "LoopTrainer",
     "Stochasticity",
     "TrainConfig",
     "TrainedEnsemble",
     "choose_strategy",
+    "make_trainer",
     "stacked_logits",
     "train_ensemble",
 ]
@@ -196,11 +199,17 @@ def stacked_logits(
     return torch.cat(chunks, dim=1)
 
 
-def _network(params: Weights, buffers: Weights, index: int) -> tuple[Weights, Weights]:
-    """The weights of network ``index`` of a stack (views, no copy)."""
+def _network(
+    params: Weights, buffers: Weights, index: int, copy: bool = False
+) -> tuple[Weights, Weights]:
+    """The weights of network ``index`` of a stack (views, or copies with ``copy``)."""
+
+    def take(value: torch.Tensor) -> torch.Tensor:
+        return value[index].detach().clone() if copy else value[index]
+
     return (
-        {name: value[index] for name, value in params.items()},
-        {name: value[index] for name, value in buffers.items()},
+        {name: take(value) for name, value in params.items()},
+        {name: take(value) for name, value in buffers.items()},
     )
 
 
@@ -280,108 +289,107 @@ def _kernel_determinism(deterministic: bool) -> Iterator[None]:
         torch.backends.cudnn.deterministic = saved[2]
 
 
-def _train_one(
-    spec: NetworkSpec,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    init_seed: int,
-    order_seed: int,
-    config: TrainConfig,
-) -> tuple[nn.Module, int, float]:
-    """Train one network (the ``"loop"`` strategy); returns it, its epochs and train accuracy."""
-    network = spec.build(init_seed).to(images.device).train()
-    optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
-    order = torch.Generator().manual_seed(order_seed)
-    batch_size = min(config.batch_size, images.shape[0])
-    epochs, accuracy = 0, 0.0
-    while epochs < config.max_epochs and accuracy < config.target_train_accuracy:
-        batches = _epoch_batches(images.shape[0], batch_size, order).to(images.device)
-        for index in batches:
-            loss = F.cross_entropy(network(images[index]), labels[index])
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-        epochs, accuracy = epochs + 1, _accuracy(network, images, labels, config.eval_batch_size)
-    return network.eval(), epochs, accuracy
+class LoopTrainer:
+    """The ``"loop"`` strategy: ``E`` ordinary networks and Adam optimisers, stepped in turn."""
 
+    def __init__(self, spec: NetworkSpec, init_seeds: list[int], device: torch.device, lr: float):
+        self.spec = spec
+        self.networks = [spec.build(seed).to(device).train() for seed in init_seeds]
+        self.optimisers = [torch.optim.Adam(n.parameters(), lr=lr) for n in self.networks]
 
-def _accuracy(network: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch: int) -> float:
-    """Evaluation-mode accuracy of one network on ``(N, C, H, W)`` images; leaves it training."""
-    network.eval()
-    with torch.no_grad():
-        correct = sum(
-            (network(images[i : i + batch]).argmax(-1) == labels[i : i + batch]).sum().item()
-            for i in range(0, images.shape[0], batch)
+    def step(self, images: torch.Tensor, labels: torch.Tensor, active: list[bool]) -> None:
+        """One Adam step of each active network ``e`` on ``images[e]`` ``(E, B, C, H, W)``."""
+        for e in range(len(self.networks)):
+            if active[e]:
+                loss = F.cross_entropy(self.networks[e](images[e]), labels[e])
+                self.optimisers[e].zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimisers[e].step()
+
+    def weights(self) -> tuple[Weights, Weights]:
+        """The current weights, stacked ``(E, ...)`` (no gradients)."""
+        params, buffers = stack_module_state(self.networks)
+        return (
+            {name: value.detach() for name, value in params.items()},
+            {name: value.detach() for name, value in buffers.items()},
         )
-    network.train()
-    return correct / images.shape[0]
 
 
-def _stack(networks: list[nn.Module]) -> tuple[Weights, Weights]:
-    """Stack the weights of ``networks`` along a new leading axis, without gradients."""
-    params, buffers = stack_module_state(networks)
-    return (
-        {name: value.detach() for name, value in params.items()},
-        {name: value.detach() for name, value in buffers.items()},
-    )
+class BatchedTrainer:
+    """The ``"batched"`` strategy: stacked weights, one ``vmap``-ed step for all ``E`` networks.
+
+    Adam is element-wise, so one Adam over the stacked weights is ``E`` independent Adams; the
+    summed loss gives each network the gradient of its own mean loss.
+    """
+
+    def __init__(self, spec: NetworkSpec, init_seeds: list[int], device: torch.device, lr: float):
+        self.spec = spec
+        self.params, self.buffers = stack_module_state(
+            [spec.build(seed).to(device) for seed in init_seeds]
+        )
+        self.optimiser = torch.optim.Adam(list(self.params.values()), lr=lr)
+        self.forward = vmap(_functional(_template(spec, training=True)))
+
+    def step(self, images: torch.Tensor, labels: torch.Tensor, active: list[bool]) -> None:
+        """One Adam step of every network ``e`` on ``images[e]`` (``active`` is not used: the
+        networks move together, and a finished network's weights were copied when it finished)."""
+        del active
+        logits = self.forward(self.params, self.buffers, images)  # (E, B, K)
+        losses = F.cross_entropy(logits.transpose(1, 2), labels, reduction="none")  # (E, B)
+        self.optimiser.zero_grad(set_to_none=True)
+        losses.mean(1).sum().backward()
+        self.optimiser.step()
+
+    def weights(self) -> tuple[Weights, Weights]:
+        """The current weights, stacked ``(E, ...)`` (no gradients)."""
+        return (
+            {name: value.detach() for name, value in self.params.items()},
+            {name: value.detach() for name, value in self.buffers.items()},
+        )
 
 
-def _train_loop(
+def make_trainer(
+    strategy: str, spec: NetworkSpec, init_seeds: list[int], device: torch.device, lr: float
+) -> LoopTrainer | BatchedTrainer:
+    """A trainer of ``len(init_seeds)`` networks with the given strategy (also used by the bench)."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be 'auto' or one of {STRATEGIES}, got {strategy!r}")
+    trainer = BatchedTrainer if strategy == "batched" else LoopTrainer
+    return trainer(spec, init_seeds, device, lr)
+
+
+def _train(
     spec: NetworkSpec,
     images: torch.Tensor,
     labels: torch.Tensor,
     seeds: tuple[list[int], list[int]],
     config: TrainConfig,
+    strategy: str,
 ) -> TrainedEnsemble:
-    trained = [
-        _train_one(spec, images, labels, init, order, config)
-        for init, order in zip(*seeds, strict=True)
-    ]
-    params, buffers = _stack([network for network, _, _ in trained])
-    return TrainedEnsemble(
-        spec,
-        params,
-        buffers,
-        epochs=torch.tensor([epochs for _, epochs, _ in trained]),
-        train_accuracy=torch.tensor([accuracy for _, _, accuracy in trained], dtype=torch.float64),
-        strategy="loop",
-    )
-
-
-def _train_batched(
-    spec: NetworkSpec,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    seeds: tuple[list[int], list[int]],
-    config: TrainConfig,
-) -> TrainedEnsemble:
-    """All networks step together; each one's weights are kept from the epoch it finished."""
+    """Epochs until every network reaches the target; each keeps the weights it finished with."""
     init_seeds, order_seeds = seeds
-    n_networks, device = len(init_seeds), images.device
-    params, buffers = stack_module_state([spec.build(s).to(device) for s in init_seeds])
-    optimiser = torch.optim.Adam(list(params.values()), lr=config.learning_rate)
-    forward = vmap(_functional(_template(spec, training=True)))
+    n_networks = len(init_seeds)
+    trainer = make_trainer(strategy, spec, init_seeds, images.device, config.learning_rate)
     orders = [torch.Generator().manual_seed(s) for s in order_seeds]
     batch_size = min(config.batch_size, images.shape[0])
     kept: list[tuple[Weights, Weights] | None] = [None] * n_networks
     epochs = torch.full((n_networks,), config.max_epochs)
     reached = torch.zeros(n_networks, dtype=torch.float64)
     for epoch in range(1, config.max_epochs + 1):
+        active = [k is None for k in kept]
         batches = torch.stack([_epoch_batches(images.shape[0], batch_size, g) for g in orders])
-        batches = batches.transpose(0, 1).to(device)  # (n_batches, E, batch_size)
-        for index in batches:
-            targets = labels[index]  # (E, batch_size)
-            logits = forward(params, buffers, images[index])  # (E, batch_size, K)
-            losses = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
-            optimiser.zero_grad(set_to_none=True)
-            losses.mean(1).sum().backward()  # each network's gradient is its own mean loss's
-            optimiser.step()
-        logits = stacked_logits(spec, params, buffers, images, config.eval_batch_size, True)
+        for index in batches.transpose(0, 1).to(images.device):  # (E, batch_size) each
+            trainer.step(images[index], labels[index], active)
+        params, buffers = trainer.weights()
+        logits = stacked_logits(
+            spec, params, buffers, images, config.eval_batch_size, strategy == "batched"
+        )
         accuracy = (logits.argmax(-1) == labels).double().mean(1).cpu()
         for e in range(n_networks):
-            done = accuracy[e] >= config.target_train_accuracy or epoch == config.max_epochs
-            if kept[e] is None and done:
-                kept[e] = _copy_network(params, buffers, e)
+            if active[e] and (
+                accuracy[e] >= config.target_train_accuracy or epoch == config.max_epochs
+            ):
+                kept[e] = _network(params, buffers, e, copy=True)
                 epochs[e], reached[e] = epoch, accuracy[e]
         if all(k is not None for k in kept):
             break
@@ -391,14 +399,7 @@ def _train_batched(
         {name: torch.stack([k[1][name] for k in kept]) for name in buffers},
         epochs=epochs,
         train_accuracy=reached,
-        strategy="batched",
-    )
-
-
-def _copy_network(params: Weights, buffers: Weights, index: int) -> tuple[Weights, Weights]:
-    return (
-        {name: value[index].detach().clone() for name, value in params.items()},
-        {name: value[index].detach().clone() for name, value in buffers.items()},
+        strategy=strategy,
     )
 
 
@@ -439,6 +440,5 @@ def train_ensemble(
         strategy = choose_strategy(spec, images.device)
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be 'auto' or one of {STRATEGIES}, got {strategy!r}")
-    train = _train_batched if strategy == "batched" else _train_loop
     with _kernel_determinism(not stochasticity.kernels):
-        return train(spec, images, labels, stochasticity.seeds(n_networks, seed), config)
+        return _train(spec, images, labels, stochasticity.seeds(n_networks, seed), config, strategy)

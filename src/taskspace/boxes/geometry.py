@@ -63,7 +63,7 @@ TINY = 1e-13
 VOLUME_TEMPERATURE = 0.1
 #: Task2Box's intersection temperature (supplement §9.2).
 INTERSECTION_TEMPERATURE = 1e-4
-#: Elements of one ``(chunk, M, k)`` block in :func:`log_overlap_matrix` when no chunk is given.
+#: Elements of one ``(..., chunk, M, k)`` block in :func:`log_overlap_matrix` by default.
 _BLOCK_ELEMENTS = 1 << 21
 
 
@@ -124,15 +124,12 @@ class Boxes:
         return (self.low + self.high) / 2
 
     def __len__(self) -> int:
+        """Size of the first batch dimension (1 for a single box of shape ``(k,)``)."""
         return self.low.shape[0] if self.low.dim() > 1 else 1
 
     def __getitem__(self, index: Any) -> Boxes:
         """The boxes at ``index`` of the batch dimensions (the last dimension is kept whole)."""
         return Boxes(self.low[index], self.high[index])
-
-    def detach(self) -> Boxes:
-        """The same boxes, cut from the autograd graph."""
-        return Boxes(self.low.detach(), self.high.detach())
 
     def as_tensor(self) -> torch.Tensor:
         """``(..., 2, k)``: ``[..., 0, :]`` = low, ``[..., 1, :]`` = high (``box-embeddings``' layout)."""
