@@ -9,8 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from taskspace.digest import digest_tensor, digest_texts
 from taskspace.represent import encoders
-from taskspace.represent.cache import EmbeddingCache, digest_tensor, digest_texts
+from taskspace.represent.cache import EmbeddingCache
 from taskspace.represent.encoders import (
     CheckpointNotFoundError,
     OfflineEncoder,

@@ -18,8 +18,9 @@ from pathlib import Path
 import torch
 
 from taskspace.data.resolve import atomic_write_bytes, cache_dir
+from taskspace.digest import digest_tensor
 
-__all__ = ["cache_key", "cached", "tensor_digest"]
+__all__ = ["cache_key", "cached"]
 
 #: Raised when the training code changes in a way that changes results, so old entries are ignored.
 CODE_VERSION = 1
@@ -27,18 +28,10 @@ CODE_VERSION = 1
 Stored = dict[str, torch.Tensor | float | int]
 
 
-def tensor_digest(tensor: torch.Tensor) -> str:
-    """SHA-256 of a tensor's dtype, shape and values (on the CPU, contiguous)."""
-    data = tensor.detach().cpu().contiguous()
-    digest = hashlib.sha256(f"{data.dtype}{tuple(data.shape)}".encode())
-    digest.update(data.view(torch.uint8).numpy().tobytes() if data.numel() else b"")
-    return digest.hexdigest()
-
-
 def _plain(value: object) -> object:
     """``value`` with tensors replaced by their digests, ready for canonical JSON."""
     if isinstance(value, torch.Tensor):
-        return {"tensor": tensor_digest(value)}
+        return {"tensor": digest_tensor(value)}
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in sorted(value.items())}
     if isinstance(value, list | tuple):

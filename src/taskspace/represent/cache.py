@@ -11,33 +11,15 @@ Introduced in chapter 2.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
-from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
 from taskspace.data.resolve import atomic_write_bytes, cache_dir
 
-__all__ = ["EmbeddingCache", "digest_tensor", "digest_texts"]
-
-
-def digest_tensor(tensor: torch.Tensor) -> str:
-    """Hex SHA-256 of a tensor's dtype, shape and values (on the CPU, contiguous)."""
-    digest = hashlib.sha256(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
-    digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
-
-
-def digest_texts(texts: Sequence[str]) -> str:
-    """Hex SHA-256 of a sequence of strings (length-prefixed, so boundaries count)."""
-    digest = hashlib.sha256(str(len(texts)).encode())
-    for text in texts:
-        encoded = text.encode()
-        digest.update(len(encoded).to_bytes(8, "little") + encoded)
-    return digest.hexdigest()
+__all__ = ["EmbeddingCache"]
 
 
 class EmbeddingCache:

@@ -40,8 +40,9 @@ import torch.nn.functional as F
 
 from taskspace.data.resolve import is_offline
 from taskspace.device import default_device
+from taskspace.digest import digest_tensor, digest_texts
 from taskspace.progress import progress
-from taskspace.represent.cache import EmbeddingCache, digest_tensor, digest_texts
+from taskspace.represent.cache import EmbeddingCache
 from taskspace.represent.networks import (
     EFFICIENTNET_FEATURES,
     EfficientNetTrunk,
