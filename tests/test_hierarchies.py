@@ -1,0 +1,185 @@
+"""Tests of taskspace.hierarchies: taxonomy nodes as datasets, their relation and splits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+import torch
+
+from taskspace.boxes.evaluate import split_relations
+from taskspace.data.resolve import DataNotFoundError
+from taskspace.data.taxonomy import Taxonomy
+from taskspace.hierarchies import (
+    EXPERIMENTS,
+    build_experiment,
+    dataset_nodes,
+    hierarchy_experiment,
+    hierarchy_splits,
+    inclusion_relation,
+)
+from taskspace.represent.statistics import prototype_statistics
+
+
+def toy_taxonomy() -> Taxonomy:
+    """root -> {a, b}; a -> a1 -> {x, y} (a and a1 hold the same classes); b -> {z, w}.
+
+    A second tree: other -> {u, v}. Leaf classes are the childless nodes.
+    """
+    edges = [
+        ("root", "a"),
+        ("root", "b"),
+        ("a", "a1"),
+        ("a1", "x"),
+        ("a1", "y"),
+        ("b", "z"),
+        ("b", "w"),
+        ("other", "u"),
+        ("other", "v"),
+    ]
+    return Taxonomy.from_edges(edges)
+
+
+def test_dataset_nodes_merges_equal_leaf_sets_and_keeps_the_upper_node() -> None:
+    taxonomy = toy_taxonomy()
+    kept, merged = dataset_nodes(taxonomy, min_classes=2)
+    names = [taxonomy.names[i] for i in kept]
+    assert sorted(names) == ["a", "b", "other", "root"]
+    assert merged[taxonomy.index("a")] == [taxonomy.index("a1")]
+
+
+def test_inclusion_relation_is_proper_subset_with_nan_diagonal() -> None:
+    membership = torch.tensor([[1, 1, 0], [1, 0, 0], [1, 1, 1], [0, 0, 1]], dtype=torch.bool)
+    relation = inclusion_relation(membership)
+    expected = [
+        [None, 0, 1, 0],
+        [1, None, 1, 0],
+        [0, 0, None, 0],
+        [0, 0, 1, None],
+    ]
+    for i, row in enumerate(expected):
+        for j, value in enumerate(row):
+            if value is None:
+                assert torch.isnan(relation[i, j])
+            else:
+                assert relation[i, j] == value
+    assert relation.dtype == torch.float64
+
+
+def test_build_experiment_on_a_toy_taxonomy() -> None:
+    taxonomy = toy_taxonomy()
+    generator = torch.Generator().manual_seed(0)
+    prototypes = torch.randn(len(taxonomy.leaves), 4, generator=generator)
+    experiment = build_experiment("toy", taxonomy, prototypes, min_classes=1, novel=2)
+    n = len(experiment)
+    # a1 merged into a; every other node is its own dataset
+    assert n == len(taxonomy) - 1 and "a1" not in experiment.datasets
+    assert experiment.merged == {"a": ["a1"]}
+    position = {name: i for i, name in enumerate(experiment.datasets)}
+    containment = taxonomy.containment_matrix()
+    for ci, child in enumerate(experiment.ids):
+        for pi, parent in enumerate(experiment.ids):
+            if ci != pi:
+                assert experiment.relation[ci, pi] == float(
+                    containment[taxonomy.index(child), taxonomy.index(parent)]
+                )
+    assert torch.isnan(experiment.relation.diagonal()).all()
+    # representations: class-prototype statistics of each dataset's leaf classes
+    stats = prototype_statistics(taxonomy.leaf_matrix(), prototypes)
+    a = taxonomy.index("a")
+    mu = experiment.representations["mu"]
+    assert mu.dtype == torch.float32 and mu.shape == (n, 4)
+    torch.testing.assert_close(mu[position["a"]], stats.mean[a].float())
+    torch.testing.assert_close(
+        experiment.representations["mu_sigma2"], torch.cat([mu, experiment.variance], 1)
+    )
+    torch.testing.assert_close(experiment.variance[position["a"]], stats.variance[a].float())
+    # groups: in a forest, the root of each tree
+    assert experiment.groups[position["x"]] == "root"
+    assert experiment.groups[position["u"]] == "other"
+    # in a single tree, the branch under the root
+    single = build_experiment("tree", taxonomy.subtree("root"), prototypes[:4], min_classes=1)
+    groups = dict(zip(single.datasets, single.groups, strict=True))
+    assert groups["x"] == "a" and groups["w"] == "b" and groups["root"] == "root"
+    # tree distance: within a tree as usual, across trees through a virtual root
+    d = experiment.tree_distance
+    assert d[position["x"], position["a"]] == 2  # x - a1 - a
+    assert d[position["x"], position["z"]] == 5  # x - a1 - a - root - b - z
+    assert d[position["root"], position["other"]] == 2
+    assert d[position["u"], position["x"]] == (1 + 3 + 2)
+    assert experiment.class_counts[position["root"]] == 4
+    assert experiment.novel == 2
+
+
+def test_hierarchy_splits_are_split_relations_seeded_by_draw() -> None:
+    taxonomy = toy_taxonomy()
+    experiment = build_experiment(
+        "toy", taxonomy, torch.randn(len(taxonomy.leaves), 3), min_classes=1, novel=2
+    )
+    splits = hierarchy_splits(experiment, draws=3)
+    assert len(splits) == 3
+    for draw, split in enumerate(splits):
+        reference = split_relations(experiment.relation, 2, (0.8, 0.1, 0.1), seed=draw)
+        assert torch.equal(split.novel, reference.novel)
+        assert torch.equal(split.train, reference.train)
+        assert torch.equal(split.test, reference.test)
+        assert len(split.novel) == 2
+    assert not torch.equal(splits[0].train, splits[1].train)
+    half = hierarchy_splits(experiment, draws=1, novel=0, fractions=(0.5, 0.1, 0.4))[0]
+    assert len(half.novel) == 0
+    with pytest.raises(ValueError):
+        hierarchy_splits(experiment, draws=0)
+
+
+class FakeEncoder:
+    """Deterministic stand-in for OfflineEncoder: no network is loaded."""
+
+    image_dim, text_dim = 6, 5
+
+    def image_prototypes(self) -> torch.Tensor:
+        return torch.randn(1000, self.image_dim, generator=torch.Generator().manual_seed(1))
+
+    def encode_texts(self, texts: Sequence[str]) -> torch.Tensor:
+        rows = [
+            torch.randn(self.text_dim, generator=torch.Generator().manual_seed(hash(t) % 2**31))
+            for t in texts
+        ]
+        return torch.stack(rows)
+
+
+def test_imagenet_experiment_counts() -> None:
+    experiment = hierarchy_experiment("imagenet", encoder=FakeEncoder())  # type: ignore[arg-type]
+    # 147 nodes under instrumentality hold >= 2 classes; 132 distinct class sets among them
+    assert len(experiment) == 132
+    assert sum(len(v) for v in experiment.merged.values()) == 147 - 132
+    assert experiment.representations["mu"].shape == (132, 11)
+    assert experiment.representations["mu_sigma2"].shape == (132, 22)
+    assert (experiment.class_counts >= 2).all()
+    assert experiment.novel == EXPERIMENTS["imagenet"]
+    assert experiment.datasets[experiment.relation.nan_to_num(0).sum(0).argmax()] == (
+        "instrumentality"
+    )
+
+
+def test_inat_experiment_counts() -> None:
+    try:
+        experiment = hierarchy_experiment(
+            "inat",
+            encoder=FakeEncoder(),
+            within=["Amphibia", "Reptilia"],  # type: ignore[arg-type]
+        )
+    except DataNotFoundError:
+        pytest.skip("the iNaturalist task lists are not available")
+    assert set(experiment.groups) == {"Amphibia", "Reptilia"}
+    assert experiment.representations["mu"].shape[1] == FakeEncoder.text_dim
+    classes = [experiment.datasets.index(c) for c in ("Amphibia", "Reptilia")]
+    # every order lies inside exactly one class
+    orders = [i for i in range(len(experiment)) if i not in classes]
+    inside = experiment.relation[orders][:, classes]
+    assert (inside.sum(1) == 1).all()
+    assert 0 < experiment.novel <= len(experiment) // 4
+
+
+def test_unknown_experiment() -> None:
+    with pytest.raises(ValueError, match="unknown"):
+        hierarchy_experiment("cub")
