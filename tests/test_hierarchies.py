@@ -7,12 +7,18 @@ from collections.abc import Sequence
 import pytest
 import torch
 
-from taskspace.boxes.evaluate import split_relations
+from taskspace.boxes.evaluate import (
+    choose_threshold,
+    f1_score,
+    predict_containment,
+    split_relations,
+)
 from taskspace.data.resolve import DataNotFoundError
 from taskspace.data.taxonomy import Taxonomy
 from taskspace.hierarchies import (
     EXPERIMENTS,
     build_experiment,
+    containment_scores,
     dataset_nodes,
     hierarchy_experiment,
     hierarchy_splits,
@@ -183,3 +189,25 @@ def test_inat_experiment_counts() -> None:
 def test_unknown_experiment() -> None:
     with pytest.raises(ValueError, match="unknown"):
         hierarchy_experiment("cub")
+
+
+def test_containment_scores_matches_a_loop() -> None:
+    taxonomy = toy_taxonomy()
+    experiment = build_experiment(
+        "toy", taxonomy, torch.randn(len(taxonomy.leaves), 3), min_classes=1, novel=2
+    )
+    splits = hierarchy_splits(experiment, draws=2, novel=2, fractions=(0.4, 0.3, 0.3))
+    generator = torch.Generator().manual_seed(3)
+    truth = experiment.relation.nan_to_num(0.0)
+    overlap = (0.7 * truth + 0.5 * torch.rand(2, *truth.shape, generator=generator)).clamp(0, 1)
+    scores = containment_scores(overlap, experiment.relation, splits)
+    for r, split in enumerate(splits):
+        t, _ = choose_threshold(overlap[r], experiment.relation, split.validation)
+        predicted = predict_containment(overlap[r], t)
+        assert scores.threshold[r] == t
+        assert scores.existing[r] == f1_score(predicted, experiment.relation, split.test)
+        assert scores.novel[r] == f1_score(predicted, experiment.relation, split.novel_pairs)
+    perfect = containment_scores(truth.expand(2, -1, -1), experiment.relation, splits, "train")
+    assert (perfect.novel == 1).all()
+    with pytest.raises(ValueError):
+        containment_scores(overlap[0], experiment.relation, splits)

@@ -19,6 +19,8 @@ Interface:
   ``tree_distance`` ``(N, N)`` long; ``groups`` (N labels for colouring); ``class_counts``
   ``(N,)``; ``novel`` (how many datasets the book holds out as novel).
 * :func:`hierarchy_experiment` -- builds one by name.
+* :func:`containment_scores` -- F1 of "``i`` inside ``j``" per draw from an ``(R, N, N)`` score,
+  the threshold chosen on validation (Task2Box) or training pairs (baselines, SPEC I.7).
 * :func:`hierarchy_splits` -- one :class:`~taskspace.boxes.evaluate.RelationSplit` per draw,
   seeded by the draw index (``split_relations(relation, novel, fractions, seed=draw)``).
 
@@ -46,7 +48,14 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from taskspace.boxes.evaluate import RelationSplit, split_relations
+from taskspace.boxes.evaluate import (
+    THRESHOLDS,
+    RelationSplit,
+    choose_threshold,
+    f1_score,
+    predict_containment,
+    split_relations,
+)
 from taskspace.data.taxonomy import (
     Taxonomy,
     imagenet_hierarchy,
@@ -58,8 +67,10 @@ from taskspace.represent.statistics import prompts, prototype_statistics
 
 __all__ = [
     "EXPERIMENTS",
+    "ContainmentScores",
     "HierarchyExperiment",
     "build_experiment",
+    "containment_scores",
     "dataset_nodes",
     "hierarchy_experiment",
     "hierarchy_splits",
@@ -301,3 +312,55 @@ def hierarchy_splits(
         split_relations(experiment.relation, held_out, fractions, seed=draw)
         for draw in range(draws)
     ]
+
+
+@dataclass(frozen=True)
+class ContainmentScores:
+    """F1 of containment predictions per draw (chapter 4).
+
+    Attributes:
+        threshold: ``(R,)`` the threshold chosen per draw.
+        existing: ``(R,)`` F1 on the test pairs of existing datasets.
+        novel: ``(R,)`` F1 on the pairs between novel and existing datasets (both directions).
+    """
+
+    threshold: torch.Tensor
+    existing: torch.Tensor
+    novel: torch.Tensor
+
+
+def containment_scores(
+    overlap: torch.Tensor,
+    relation: torch.Tensor,
+    splits: Sequence[RelationSplit],
+    choose_on: str = "validation",
+    thresholds: Sequence[float] = THRESHOLDS,
+) -> ContainmentScores:
+    """Score ``(R, N, N)`` predicted overlaps with the authors' rule (SPEC I.6), one split each.
+
+    Draw ``r`` predicts "``i`` inside ``j``" iff ``overlap[r, i, j] > overlap[r, j, i]`` and
+    ``overlap[r, i, j] > t`` (:func:`~taskspace.boxes.evaluate.predict_containment`), with ``t``
+    the candidate of best F1 on the ``choose_on`` pairs (``"validation"`` or ``"train"``).
+
+    Args:
+        overlap: ``(R, N, N)`` predicted ``d_box`` (or any score where larger = more inside).
+        relation: ``(N, N)`` true relation (NaN diagonal), e.g. ``experiment.relation``.
+        splits: ``R`` splits of ``relation``.
+    """
+    if overlap.dim() != 3 or overlap.shape[0] != len(splits):
+        raise ValueError(f"overlap must be (R, N, N) with R = {len(splits)} splits")
+    if choose_on not in ("validation", "train"):
+        raise ValueError(f"choose_on must be 'validation' or 'train', got {choose_on!r}")
+    rows = []
+    for r, split in enumerate(splits):
+        t, _ = choose_threshold(overlap[r], relation, getattr(split, choose_on), thresholds)
+        predicted = predict_containment(overlap[r], t)
+        rows.append(
+            (
+                t,
+                f1_score(predicted, relation, split.test),
+                f1_score(predicted, relation, split.novel_pairs),
+            )
+        )
+    values = torch.tensor(rows, dtype=torch.float64).reshape(-1, 3)
+    return ContainmentScores(values[:, 0], values[:, 1], values[:, 2])
