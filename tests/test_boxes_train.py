@@ -7,10 +7,11 @@ from dataclasses import replace
 import pytest
 import torch
 
+from taskspace.boxes.evaluate import split_relations
 from taskspace.boxes.geometry import overlap_matrix
 from taskspace.boxes.losses import LossWeights
 from taskspace.boxes.model import embed
-from taskspace.boxes.train import TrainConfig, train_boxes, validation_error
+from taskspace.boxes.train import TrainConfig, train_boxes, train_on_splits, validation_error
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -118,3 +119,24 @@ def test_bad_inputs_are_refused():
         train_boxes(features, relation, mask, config=replace(SMALL, patience=2))
     with pytest.raises(ValueError, match="tuple of seeds"):
         TrainConfig(weights=(LossWeights(),))
+
+
+def test_train_on_splits_trains_each_split_on_its_existing_datasets():
+    g = torch.Generator().manual_seed(0)
+    features = torch.randn(9, 4, generator=g)
+    relation = torch.rand(9, 9, generator=g, dtype=torch.float64)
+    relation.fill_diagonal_(float("nan"))
+    splits = [split_relations(relation, novel=2, seed=s) for s in (0, 1)]
+    config = TrainConfig(box_dim=2, steps=5, seeds=(0, 1))
+    _, boxes, _ = train_on_splits(features, relation.float(), splits, config)
+    assert boxes.low.shape == (2, 9, 2)
+    second = splits[1]
+    alone, _ = train_boxes(
+        features[second.existing],
+        second.block(relation.float()),
+        second.block(second.train),
+        config=replace(config, seeds=1),
+    )
+    torch.testing.assert_close(embed(alone, features).low, boxes.low[1], rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="seeds"):
+        train_on_splits(features, relation.float(), splits, replace(config, seeds=(0,)))

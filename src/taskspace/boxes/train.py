@@ -20,19 +20,26 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from taskspace.boxes.geometry import INTERSECTION_TEMPERATURE, VOLUME_TEMPERATURE, overlap_matrix
+from taskspace.boxes.evaluate import RelationSplit
+from taskspace.boxes.geometry import (
+    INTERSECTION_TEMPERATURE,
+    VOLUME_TEMPERATURE,
+    Boxes,
+    overlap_matrix,
+)
 from taskspace.boxes.losses import TASKONOMY_WEIGHTS, LossTerms, LossWeights, task2box_loss
 from taskspace.boxes.model import HIDDEN_SIZES, BoxModel, embed
 from taskspace.data.resolve import atomic_write_bytes
 from taskspace.progress import progress
 
-__all__ = ["History", "TrainConfig", "train_boxes", "validation_error"]
+__all__ = ["History", "TrainConfig", "train_boxes", "train_on_splits", "validation_error"]
 
 _TERMS = LossTerms._fields
 
@@ -324,3 +331,41 @@ def train_boxes(
     if config.patience is not None and best.state is not None:
         model.load_state_dict(best.state)
     return model.eval(), history
+
+
+def train_on_splits(
+    features: torch.Tensor,
+    target: torch.Tensor,
+    splits: Sequence[RelationSplit],
+    config: TrainConfig,
+    validation: bool = False,
+    description: str = "Task2Box",
+) -> tuple[BoxModel, Boxes, History]:
+    """One network per split, side by side, on its existing datasets; boxes of all (ch. 5, 6).
+
+    Network ``r`` sees only the existing datasets of ``splits[r]`` and its training pairs (and,
+    with ``validation``, its validation pairs for ``config.patience``); afterwards every dataset,
+    novel ones included, is embedded by one forward pass.
+
+    Args:
+        features: ``(N, d)`` base vectors of all datasets.
+        target: ``(N, N)`` relation to reproduce (NaN where unknown).
+        splits: ``R`` splits with the same number of existing datasets (``split_relations``
+            with a fixed ``novel`` count).
+        config: ``config.seeds`` holds ``R`` seeds.
+        validation: pass each split's validation pairs to :func:`train_boxes`.
+
+    Returns:
+        The ``R`` networks, the boxes ``(R, N, k)`` of all datasets and the :class:`History`.
+    """
+    if config.members != len(splits):
+        raise ValueError(f"{len(splits)} splits need {len(splits)} seeds, got {config.seeds}")
+    model, history = train_boxes(
+        torch.stack([features[s.existing] for s in splits]),  # (R, E, d)
+        torch.stack([s.block(target) for s in splits]),  # (R, E, E)
+        torch.stack([s.block(s.train) for s in splits]),
+        torch.stack([s.block(s.validation) for s in splits]) if validation else None,
+        config=config,
+        description=description,
+    )
+    return model, embed(model, features.expand(len(splits), -1, -1)), history
