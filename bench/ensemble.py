@@ -7,12 +7,14 @@ at the reduced widths the book uses on a CPU (``--paper-widths`` for the full on
 the paper's widths. Usage::
 
     python bench/ensemble.py [--steps 5] [--sizes 2 8 32] [--device cuda] [--paper-widths]
+                             [--threads 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -57,10 +59,16 @@ def main() -> None:
     parser.add_argument("--device", default=None)
     parser.add_argument("--paper-widths", action="store_true")
     parser.add_argument("--architectures", nargs="+", default=list(CPU_WIDTHS))
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device) if args.device else default_device()
     paper = args.paper_widths or device.type == "cuda"
-    machine = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
+    if device.type == "cuda":
+        machine = torch.cuda.get_device_name(device)
+    else:  # platform.processor() is empty on many Linux systems
+        machine = f"{platform.machine()}, {os.cpu_count()} cores"
     for architecture in args.architectures:
         width = None if paper else CPU_WIDTHS[architecture]
         spec = NetworkSpec(architecture, in_channels=1, image_size=28, num_classes=2, width=width)

@@ -231,8 +231,9 @@ def choose_strategy(spec: NetworkSpec, device: torch.device) -> str:
     """The strategy :func:`train_ensemble` uses with ``strategy="auto"``.
 
     ``"batched"`` on a GPU; ``"loop"`` on a CPU, where ``bench/ensemble.py`` measured the plain
-    loop as fast as or faster than ``vmap`` for every architecture here (``spec`` is part of the
-    signature so that a measured exception can be added without changing callers).
+    loop faster than ``vmap`` for every architecture here at 2 and 8 networks, and at 32 for all
+    but the ResNet-18 (within noise; ``bench/README.md``). ``spec`` is part of the signature so
+    that a measured exception can be added without changing callers.
     """
     del spec
     return "batched" if device.type == "cuda" else "loop"
