@@ -18,7 +18,11 @@ Interface:
   ``(N, D)`` float32, the ``sigma^2`` half (for Gaussian baselines: mean = ``"mu"``);
   ``tree_distance`` ``(N, N)`` long; ``groups`` (N labels for colouring); ``class_counts``
   ``(N,)``; ``novel`` (how many datasets the book holds out as novel).
-* :func:`hierarchy_experiment` -- builds one by name.
+* :func:`hierarchy_experiment` -- builds one by name: ``"imagenet"`` (132 datasets: the 147
+  nodes under ``instrumentality`` with >= 2 classes, one per distinct class set; 30 novel),
+  ``"inat"`` (306: 57 classes + 271 orders, one per distinct species set; 100 novel),
+  ``"imagenet_wordnet"`` (396; 100 novel). ``within=[names]`` keeps only the classes under
+  those nodes (quick runs).
 * :func:`containment_scores` -- F1 of "``i`` inside ``j``" per draw from an ``(R, N, N)`` score,
   the threshold chosen on validation (Task2Box) or training pairs (baselines, SPEC I.7).
 * :func:`hierarchy_splits` -- one :class:`~taskspace.boxes.evaluate.RelationSplit` per draw,
@@ -30,7 +34,8 @@ iNaturalist class with a single order) are *the same dataset*: they are kept onc
 of the node nearest the root (the rest are listed in ``merged``). Task2Box's relation
 ``d(D_i, D_j) = 1 iff D_i ⊂ D_j`` is then proper inclusion of leaf-class sets. In a tree this is
 "``i`` is a descendant of ``j``"; in WordNet's DAG a node can also lie inside a non-ancestor
-(all its classes sit under a second branch too) -- :func:`dataset_nodes` documents it.
+(all its classes sit under a second branch too; 2 of the 431 ImageNet pairs) --
+:func:`inclusion_relation`.
 
 Representations are class-prototype statistics (chapter 2, :func:`prototype_statistics`): every
 class of a dataset contributes one prototype vector, equally weighted.
@@ -74,6 +79,7 @@ __all__ = [
     "dataset_nodes",
     "hierarchy_experiment",
     "hierarchy_splits",
+    "inclusion_relation",
     "top_level_groups",
 ]
 
