@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from taskspace.boxes.evaluate import THRESHOLDS, f1_score
-from taskspace.boxes.model import HIDDEN_SIZES, _BatchNorm, _Linear
+from taskspace.boxes.model import HIDDEN_SIZES, MemberBatchNorm, MemberLinear
 from taskspace.progress import progress
 from taskspace.represent.distances import cosine_distance_matrix
 
@@ -130,9 +130,9 @@ class PairModel(nn.Module):
         generators = [torch.Generator().manual_seed(seed) for seed in seeds]
         self.in_features, self.members = in_features, len(seeds)
         widths = (2 * in_features, *hidden)
-        self.layers = nn.ModuleList(_Linear(a, b, generators) for a, b in pairwise(widths))
-        self.norms = nn.ModuleList(_BatchNorm(self.members, width) for width in hidden)
-        self.output = _Linear(widths[-1], 1, generators)
+        self.layers = nn.ModuleList(MemberLinear(a, b, generators) for a, b in pairwise(widths))
+        self.norms = nn.ModuleList(MemberBatchNorm(self.members, width) for width in hidden)
+        self.output = MemberLinear(widths[-1], 1, generators)
 
     def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
         """``(R, B, D)`` representations of ``D_i`` and of ``D_j`` -> ``(R, B)`` logits."""

@@ -23,13 +23,13 @@ from torch import nn
 
 from taskspace.boxes.geometry import Boxes
 
-__all__ = ["HIDDEN_SIZES", "BoxModel", "embed"]
+__all__ = ["HIDDEN_SIZES", "BoxModel", "MemberBatchNorm", "MemberLinear", "embed"]
 
 #: Widths of the three hidden layers in the authors' code.
 HIDDEN_SIZES: tuple[int, ...] = (1024, 256, 128)
 
 
-class _Linear(nn.Module):
+class MemberLinear(nn.Module):
     """``R`` linear maps ``(R, N, in) -> (R, N, out)``, each initialised like ``nn.Linear``."""
 
     def __init__(self, width_in: int, width_out: int, generators: Sequence[torch.Generator]):
@@ -48,7 +48,7 @@ class _Linear(nn.Module):
         return torch.baddbmm(self.bias, x, self.weight)
 
 
-class _BatchNorm(nn.Module):
+class MemberBatchNorm(nn.Module):
     """``R`` independent ``nn.BatchNorm1d`` over the ``N`` axis of ``(R, N, width)``."""
 
     def __init__(self, members: int, width: int, momentum: float = 0.1, eps: float = 1e-5):
@@ -111,10 +111,10 @@ class BoxModel(nn.Module):
         self.members = len(seed_list)
         generators = [torch.Generator().manual_seed(seed) for seed in seed_list]
         widths = (in_features, *hidden)
-        self.layers = nn.ModuleList(_Linear(a, b, generators) for a, b in pairwise(widths))
-        self.norms = nn.ModuleList(_BatchNorm(self.members, width) for width in hidden)
-        self.corner = _Linear(widths[-1], box_dim, generators)
-        self.size = _Linear(widths[-1], box_dim, generators)
+        self.layers = nn.ModuleList(MemberLinear(a, b, generators) for a, b in pairwise(widths))
+        self.norms = nn.ModuleList(MemberBatchNorm(self.members, width) for width in hidden)
+        self.corner = MemberLinear(widths[-1], box_dim, generators)
+        self.size = MemberLinear(widths[-1], box_dim, generators)
 
     def forward(self, features: torch.Tensor) -> Boxes:
         """``(N, d)`` or ``(R, N, d)`` features -> ``(N, k)`` or ``(R, N, k)`` boxes, sides in (0, 1)."""
