@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from taskspace.boxes.evaluate import THRESHOLDS, f1_score
+from taskspace.boxes.evaluate import THRESHOLDS, best_threshold
 from taskspace.boxes.model import HIDDEN_SIZES, MemberBatchNorm, MemberLinear
 from taskspace.progress import progress
 from taskspace.represent.distances import cosine_distance_matrix
@@ -313,9 +313,8 @@ def choose_probability_threshold(
     Returns:
         ``(cut, its F1)``; ties go to the smallest threshold.
     """
-    scores = [(f1_score(probability > t, actual, mask), -t) for t in thresholds]
-    best_f1, negative_t = max(scores)
-    return Cut(-negative_t, below=False), best_f1
+    threshold, f1 = best_threshold(lambda t: probability > t, actual, mask, thresholds)
+    return Cut(threshold, below=False), f1
 
 
 # ---------------------------------------------------------------------------------------------

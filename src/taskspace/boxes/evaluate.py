@@ -18,7 +18,7 @@ matrix is scored by the same functions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +29,7 @@ __all__ = [
     "THRESHOLDS",
     "RelationSplit",
     "SpearmanScores",
+    "best_threshold",
     "choose_threshold",
     "f1_score",
     "predict_containment",
@@ -313,6 +314,21 @@ def choose_threshold(
     Returns:
         ``(threshold, its F1)``; ties go to the smallest threshold.
     """
-    scores = [(f1_score(predict_containment(overlap, t), actual, mask), -t) for t in thresholds]
+    return best_threshold(lambda t: predict_containment(overlap, t), actual, mask, thresholds)
+
+
+def best_threshold(
+    predict: Callable[[float], torch.Tensor],
+    actual: torch.Tensor,
+    mask: torch.Tensor,
+    thresholds: Sequence[float] = THRESHOLDS,
+) -> tuple[float, float]:
+    """The ``t`` in ``thresholds`` whose ``(N, N)`` bool prediction ``predict(t)`` has the best
+    F1 on the ``mask`` pairs of ``actual``; ties go to the smallest ``t``.
+
+    Returns:
+        ``(t, its F1)``.
+    """
+    scores = [(f1_score(predict(t), actual, mask), -t) for t in thresholds]
     best_f1, negative_t = max(scores)
     return -negative_t, best_f1
