@@ -5,6 +5,7 @@
 * :mod:`~taskspace.agreement.score` — the agreement score, accuracy, Proposition 1;
 * :mod:`~taskspace.agreement.tasks` — human-, random-, random-network- and pixel-labelled tasks;
 * :mod:`~taskspace.agreement.measure` — one cached measurement: train, predict, keep the numbers;
+* :mod:`~taskspace.agreement.splits` — adversarial train/test splits and their evaluation (ch. 10);
 * :mod:`~taskspace.agreement.cache` — the disk cache behind it.
 """
 
@@ -27,6 +28,14 @@ from taskspace.agreement.score import (
     pairwise_agreement,
     proposition1,
 )
+from taskspace.agreement.splits import (
+    SplitEvaluation,
+    TrainTestSplit,
+    adversarial_split,
+    evaluate_split,
+    random_split_like,
+    target_groups,
+)
 from taskspace.agreement.tasks import (
     PixelTask,
     human_labels,
@@ -47,13 +56,17 @@ __all__ = [
     "Proposition1",
     "ResNet18",
     "SmallCNN",
+    "SplitEvaluation",
     "Stochasticity",
     "TrainConfig",
+    "TrainTestSplit",
     "TrainedEnsemble",
     "ViT",
     "accuracy",
+    "adversarial_split",
     "agreement_score",
     "choose_strategy",
+    "evaluate_split",
     "human_labels",
     "human_task_splits",
     "majority_vote",
@@ -63,6 +76,8 @@ __all__ = [
     "proposition1",
     "random_labels",
     "random_network_scores",
+    "random_split_like",
     "sample_human_tasks",
+    "target_groups",
     "train_ensemble",
 ]

@@ -1,0 +1,313 @@
+"""Adversarial train/test splits (Task Discovery §6, Eq. 6-7, Table 1, appendix F; chapter 10).
+
+A labelled image set is split into a training and a test part so that a network trained on the
+first fails on the second, without changing a pixel or a label. The split uses a second,
+"spurious" binary task with a high agreement score (a discovered task, or a random network's,
+appendix H):
+
+* binary target ``tau`` (Eq. 6): training images where ``tau`` and the spurious task agree, test
+  images where they disagree;
+* multi-class target (Eq. 7): the classes are split into ``C1`` and ``C2``; training images where
+  the indicator ``1[tau(x) in C1]`` equals the spurious label, test images where it differs.
+  Eq. 6 is the case of two classes with ``C1 = {1}``.
+
+Sizes. Within each part the classes are balanced by subsampling every class to the smallest
+class count of that part (``balance=True``), so neither part can be solved by predicting the
+majority class. The random split it is compared with (:func:`random_split_like`) re-partitions
+*the same images* at random with *the same number of images of every class in each part*, so the
+two splits differ in nothing but which images went where. How close the two parts are in size
+depends on the spurious task: one unrelated to the target (similarity near 0.5) gives parts of
+about half the images each, as in the paper.
+
+:func:`evaluate_split` trains ensembles on the training part with chapter 8's engine
+(:func:`~taskspace.agreement.measure_agreement`, one ensemble per seed) and measures, on the test
+part, the test accuracy and the agreement score (appendix F), via Proposition 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from taskspace.agreement.ensemble import TrainConfig
+from taskspace.agreement.measure import AgreementRun, measure_agreement
+from taskspace.agreement.networks import NetworkSpec
+from taskspace.agreement.score import Proposition1, proposition1
+
+__all__ = [
+    "SplitEvaluation",
+    "TrainTestSplit",
+    "adversarial_split",
+    "evaluate_split",
+    "random_split_like",
+    "target_groups",
+]
+
+PARTS = ("training", "test")
+
+
+@dataclass(frozen=True)
+class TrainTestSplit:
+    """A partition of chosen images of a labelled set into a training and a test part.
+
+    Attributes:
+        train: ``(N_tr,)`` int64 sorted indices (into the labelled set) of the training images.
+        test: ``(N_te,)`` int64 sorted indices of the test images; disjoint from ``train``.
+    """
+
+    train: torch.Tensor
+    test: torch.Tensor
+
+    @property
+    def chosen(self) -> torch.Tensor:
+        """``(N_tr + N_te,)`` int64 sorted indices of every image in either part."""
+        return torch.cat([self.train, self.test]).sort().values
+
+    def class_counts(self, labels: torch.Tensor, num_classes: int | None = None) -> torch.Tensor:
+        """``(2, K)`` int64: images of every class in the training (row 0) and test part (row 1).
+
+        Args:
+            labels: ``(N,)`` int64 labels of the whole labelled set.
+            num_classes: ``K`` (default ``labels.max() + 1``).
+        """
+        k = int(labels.max()) + 1 if num_classes is None else num_classes
+        return torch.stack(
+            [torch.bincount(labels[part], minlength=k) for part in (self.train, self.test)]
+        )
+
+
+def _check_task(name: str, labels: torch.Tensor) -> None:
+    if labels.ndim != 1 or labels.dtype != torch.int64:
+        raise ValueError(f"{name} must be (N,) int64, got {labels.dtype} {tuple(labels.shape)}")
+    if labels.numel() == 0 or labels.min() < 0:
+        raise ValueError(f"{name} must be non-empty non-negative class indices")
+
+
+def _checked_classes(positive_classes: Sequence[int], num_classes: int) -> list[int]:
+    classes = list(positive_classes)
+    if len(set(classes)) != len(classes):
+        raise ValueError(f"positive_classes repeats a class: {classes}")
+    if not 0 < len(classes) < num_classes:
+        raise ValueError(
+            f"positive_classes (C1) must hold some but not all of the {num_classes} classes, "
+            f"got {classes}"
+        )
+    if min(classes) < 0 or max(classes) >= num_classes:
+        raise ValueError(f"positive_classes {classes} must lie in 0..{num_classes - 1}")
+    return classes
+
+
+def target_groups(
+    labels: torch.Tensor, positive_classes: Sequence[int] | None = None, num_classes: int = 2
+) -> torch.Tensor:
+    """``(N,)`` int64 ``1[tau(x) in C1]``: the binary side of the target that Eq. 7 correlates.
+
+    Args:
+        labels: ``(N,)`` int64 target labels in ``0 .. num_classes - 1``.
+        positive_classes: ``C1``; default ``(1,)`` for a binary target (Eq. 6: the labels
+            themselves), required for ``num_classes > 2``.
+        num_classes: ``K``.
+    """
+    if positive_classes is None:
+        if num_classes != 2:
+            raise ValueError(
+                f"a {num_classes}-class target needs positive_classes: the classes C1 of Eq. 7"
+            )
+        positive_classes = (1,)
+    classes = _checked_classes(positive_classes, num_classes)
+    return torch.isin(labels, torch.tensor(classes, device=labels.device)).long()
+
+
+def _balanced(
+    indices: torch.Tensor, labels: torch.Tensor, num_classes: int, generator: torch.Generator
+) -> torch.Tensor:
+    """A random subset of ``indices`` with the same number of images of every class (the least)."""
+    members = [indices[labels[indices] == c] for c in range(num_classes)]
+    keep = min(m.numel() for m in members)
+    picked = [m[torch.randperm(m.numel(), generator=generator)[:keep]] for m in members]
+    return torch.cat(picked).sort().values
+
+
+def _check_no_empty_class(split: TrainTestSplit, labels: torch.Tensor, num_classes: int) -> None:
+    counts = split.class_counts(labels, num_classes)
+    for part, row in zip(PARTS, counts, strict=True):
+        empty = torch.nonzero(row == 0).squeeze(1).tolist()
+        if empty:
+            raise ValueError(
+                f"the split leaves classes {empty} without images in the {part} part: the "
+                "spurious task gives all their images the same label; choose another spurious "
+                "task (or other classes C1)"
+            )
+
+
+def adversarial_split(
+    labels: torch.Tensor,
+    spurious: torch.Tensor,
+    *,
+    positive_classes: Sequence[int] | None = None,
+    num_classes: int | None = None,
+    balance: bool = True,
+    seed: int = 0,
+) -> TrainTestSplit:
+    """Split a labelled image set adversarially with a high-AS spurious task (Eq. 6, Eq. 7).
+
+    Training part: images where ``1[labels in C1]`` equals ``spurious``; test part: images where
+    it differs. For a binary target ``C1 = {1}`` and this is Eq. 6 (target = spurious on the
+    training part, target = 1 - spurious on the test part). Introduced in chapter 10.
+
+    Args:
+        labels: ``(N,)`` int64 target labels ``tau(x)`` in ``0 .. K - 1``.
+        spurious: ``(N,)`` int64 binary labels ``tau_d(x)`` of the high-AS task.
+        positive_classes: ``C1`` of Eq. 7; required for a target with ``K > 2`` (a binary target
+            defaults to ``C1 = {1}``, Eq. 6).
+        num_classes: ``K`` (default ``labels.max() + 1``).
+        balance: subsample every class of each part to that part's smallest class count.
+        seed: which images the balancing keeps.
+
+    Returns:
+        the :class:`TrainTestSplit` (indices into ``labels``, on the CPU).
+
+    Raises:
+        ValueError: mismatched lengths, a non-binary spurious task, a spurious task equal to the
+            target side ``1[labels in C1]`` or to its flip (one part would be empty), or a class
+            left without images in either part.
+    """
+    _check_task("labels", labels)
+    _check_task("spurious", spurious)
+    if labels.shape != spurious.shape:
+        raise ValueError(
+            f"labels and spurious must label the same images: got {labels.numel()} and "
+            f"{spurious.numel()} labels"
+        )
+    if spurious.max() > 1:
+        raise ValueError(f"spurious must be a binary task (0/1), found label {spurious.max()}")
+    labels, spurious = labels.cpu(), spurious.cpu()
+    k = int(labels.max()) + 1 if num_classes is None else num_classes
+    if labels.max() >= k:
+        raise ValueError(f"labels must lie in 0..{k - 1}, found {labels.max()}")
+    same = target_groups(labels, positive_classes, k) == spurious
+    if same.all() or not same.any():
+        kind = "equals" if same.all() else "is the flip of"
+        empty = "test" if same.all() else "training"
+        raise ValueError(
+            f"the spurious task {kind} the target{'' if k == 2 else ' side 1[tau in C1]'}: "
+            f"the {empty} part would be empty; use a spurious task that differs from the target"
+        )
+    everything = torch.arange(labels.numel())
+    split = TrainTestSplit(everything[same], everything[~same])
+    _check_no_empty_class(split, labels, k)
+    if not balance:
+        return split
+    generator = torch.Generator().manual_seed(seed)
+    return TrainTestSplit(
+        _balanced(split.train, labels, k, generator), _balanced(split.test, labels, k, generator)
+    )
+
+
+def random_split_like(split: TrainTestSplit, labels: torch.Tensor, seed: int) -> TrainTestSplit:
+    """A random partition of ``split``'s images with the same class counts in each part.
+
+    For every class, the images of that class in either part are shuffled and the first as many
+    as ``split`` has in its training part go to the training part: Table 1's random baseline, on
+    the same images, with the same sizes and class balance. Introduced in chapter 10.
+
+    Args:
+        split: the split to match (e.g. from :func:`adversarial_split`).
+        labels: ``(N,)`` int64 target labels of the whole labelled set.
+        seed: the random partition.
+    """
+    _check_task("labels", labels)
+    labels = labels.cpu()
+    generator = torch.Generator().manual_seed(seed)
+    chosen = split.chosen
+    if chosen.numel() and chosen.max() >= labels.numel():
+        raise ValueError(f"the split indexes image {chosen.max()} of only {labels.numel()}")
+    train_counts = split.class_counts(labels)[0]
+    train, test = [], []
+    for cls, n_train in enumerate(train_counts.tolist()):
+        members = chosen[labels[chosen] == cls]
+        members = members[torch.randperm(members.numel(), generator=generator)]
+        train.append(members[:n_train])
+        test.append(members[n_train:])
+    return TrainTestSplit(torch.cat(train).sort().values, torch.cat(test).sort().values)
+
+
+@dataclass(frozen=True)
+class SplitEvaluation:
+    """Ensembles trained on a split's training part, measured on its test part (one per seed).
+
+    Attributes:
+        runs: one :class:`~taskspace.agreement.AgreementRun` per seed (predictions on the test
+            part, training accuracy reached, epochs).
+        checks: Proposition 1 for each run against the test part's target labels.
+    """
+
+    runs: tuple[AgreementRun, ...]
+    checks: tuple[Proposition1, ...]
+
+    @property
+    def accuracy(self) -> torch.Tensor:
+        """``(S,)`` float64: test accuracy per seed (mean over the ensemble's networks)."""
+        return torch.tensor([check.accuracy_labels for check in self.checks], dtype=torch.float64)
+
+    @property
+    def agreement(self) -> torch.Tensor:
+        """``(S,)`` float64: AS on the test part per seed (mean over the ensemble's pairs)."""
+        return torch.tensor([check.agreement for check in self.checks], dtype=torch.float64)
+
+    @property
+    def train_accuracy(self) -> torch.Tensor:
+        """``(S,)`` float64: the lowest training accuracy any network of each seed reached."""
+        return torch.stack([run.train_accuracy.min() for run in self.runs]).double()
+
+
+def evaluate_split(
+    spec: NetworkSpec,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    split: TrainTestSplit,
+    *,
+    seeds: Sequence[int] = (0, 1, 2),
+    n_networks: int = 2,
+    config: TrainConfig | None = None,
+    device: torch.device | None = None,
+    use_cache: bool = True,
+) -> SplitEvaluation:
+    """Train on ``split.train``, test on ``split.test``: accuracy and AS per seed (chapter 10).
+
+    Each seed trains an ensemble of ``n_networks`` networks with
+    :func:`~taskspace.agreement.measure_agreement` (cached) on the training part labelled by
+    ``labels``; on the test part it measures the networks' accuracy against ``labels`` and
+    their agreement (appendix F), both through :func:`~taskspace.agreement.proposition1`.
+
+    Args:
+        spec: the architecture (``spec.num_classes`` must cover the labels).
+        images: ``(N, C, H, W)`` the whole labelled set.
+        labels: ``(N,)`` int64 target labels.
+        split: which images train and which test.
+        seeds: one ensemble per seed; their spread is the spread over training runs.
+        n_networks: ``E >= 2`` networks per ensemble (the AS needs a pair).
+        config, device, use_cache: as for :func:`~taskspace.agreement.measure_agreement`.
+    """
+    if images.shape[0] != labels.numel():
+        raise ValueError(f"{images.shape[0]} images but {labels.numel()} labels")
+    if n_networks < 2 or not seeds:
+        raise ValueError(f"need n_networks >= 2 and at least one seed, got {n_networks}, {seeds}")
+    test_labels = labels[split.test]
+    runs = tuple(
+        measure_agreement(
+            spec,
+            images[split.train],
+            labels[split.train],
+            images[split.test],
+            n_networks=n_networks,
+            seed=seed,
+            config=config,
+            device=device,
+            use_cache=use_cache,
+        )
+        for seed in seeds
+    )
+    return SplitEvaluation(runs, tuple(proposition1(run.predictions, test_labels) for run in runs))

@@ -1,0 +1,179 @@
+"""Adversarial train/test splits (Eq. 6, Eq. 7), the matching random split, and their evaluation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from taskspace.agreement import (
+    NetworkSpec,
+    TrainConfig,
+    TrainTestSplit,
+    accuracy,
+    adversarial_split,
+    agreement_score,
+    evaluate_split,
+    random_split_like,
+    target_groups,
+)
+from taskspace.data.images import load_digits
+
+
+def random_task(n: int, num_classes: int, seed: int) -> torch.Tensor:
+    return torch.randint(0, num_classes, (n,), generator=torch.Generator().manual_seed(seed))
+
+
+def slow_eq7(
+    labels: torch.Tensor, spurious: torch.Tensor, positive: set[int]
+) -> tuple[list[int], list[int]]:
+    """Eq. 7 written out image by image: train where 1[tau in C1] = tau_d, test where 1[tau in C2] = tau_d."""
+    train, test = [], []
+    for index, (label, cue) in enumerate(zip(labels.tolist(), spurious.tolist(), strict=True)):
+        if int(label in positive) == cue:
+            train.append(index)
+        if int(label not in positive) == cue:
+            test.append(index)
+    return train, test
+
+
+def assert_partition(split: TrainTestSplit, chosen: torch.Tensor) -> None:
+    assert not set(split.train.tolist()) & set(split.test.tolist())
+    assert torch.equal(split.chosen, chosen.sort().values)
+    for part in (split.train, split.test):
+        assert part.dtype == torch.int64 and torch.equal(part, part.sort().values)
+
+
+def test_eq7_on_a_hand_made_example() -> None:
+    labels = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3])
+    spurious = torch.tensor([1, 1, 0, 0, 0, 0, 1, 1])
+    # C1 = {0, 1}: 1[tau in C1] = [1, 1, 0, 0, 1, 1, 0, 0] equals tau_d on the first four images
+    split = adversarial_split(labels, spurious, positive_classes=(0, 1))
+    assert split.train.tolist() == [0, 1, 2, 3]
+    assert split.test.tolist() == [4, 5, 6, 7]
+    assert target_groups(labels, (0, 1), num_classes=4).tolist() == [1, 1, 0, 0, 1, 1, 0, 0]
+
+
+@pytest.mark.parametrize("num_classes", [2, 3, 10])
+def test_unbalanced_split_matches_the_equations_written_out(num_classes: int) -> None:
+    labels = random_task(300, num_classes, seed=num_classes)
+    spurious = random_task(300, 2, seed=100 + num_classes)
+    positive = {1} if num_classes == 2 else set(range(num_classes // 2))
+    split = adversarial_split(
+        labels,
+        spurious,
+        positive_classes=None if num_classes == 2 else sorted(positive),
+        balance=False,
+    )
+    train, test = slow_eq7(labels, spurious, positive)
+    assert split.train.tolist() == train and split.test.tolist() == test
+    assert_partition(split, torch.arange(300))
+
+
+def test_binary_split_is_eq6() -> None:
+    labels, spurious = random_task(200, 2, seed=0), random_task(200, 2, seed=1)
+    split = adversarial_split(labels, spurious, seed=3)
+    assert torch.equal(labels[split.train], spurious[split.train])
+    assert torch.equal(labels[split.test], 1 - spurious[split.test])
+
+
+@pytest.mark.parametrize("num_classes", [2, 10])
+def test_parts_are_class_balanced_and_partition_the_chosen_images(num_classes: int) -> None:
+    labels = random_task(1000, num_classes, seed=5)
+    spurious = random_task(1000, 2, seed=6)
+    positive = None if num_classes == 2 else (0, 2, 4, 6, 8)
+    split = adversarial_split(labels, spurious, positive_classes=positive, seed=0)
+    counts = split.class_counts(labels)
+    assert (counts == counts[:, :1]).all(), counts  # every class equally often in each part
+    unbalanced = adversarial_split(labels, spurious, positive_classes=positive, balance=False)
+    assert torch.equal(counts.min(1).values, unbalanced.class_counts(labels).min(1).values)
+    assert set(split.train.tolist()) <= set(unbalanced.train.tolist())
+    assert set(split.test.tolist()) <= set(unbalanced.test.tolist())
+    assert_partition(split, split.chosen)
+
+
+def test_balancing_depends_on_the_seed_only_through_which_images_are_kept() -> None:
+    labels, spurious = random_task(400, 2, seed=8), random_task(400, 2, seed=9)
+    one, two = (adversarial_split(labels, spurious, seed=s) for s in (0, 1))
+    assert torch.equal(one.class_counts(labels), two.class_counts(labels))
+    assert not torch.equal(one.train, two.train)
+    assert torch.equal(one.train, adversarial_split(labels, spurious, seed=0).train)
+
+
+def test_random_split_has_the_same_images_and_class_counts_in_each_part() -> None:
+    labels = random_task(600, 10, seed=10)
+    spurious = random_task(600, 2, seed=11)
+    split = adversarial_split(labels, spurious, positive_classes=(1, 3, 5, 7, 9))
+    baseline = random_split_like(split, labels, seed=0)
+    assert_partition(baseline, split.chosen)
+    assert torch.equal(baseline.class_counts(labels), split.class_counts(labels))
+    assert len(baseline.train) == len(split.train) and len(baseline.test) == len(split.test)
+    # the random split mixes the spurious task: both of its labels occur within each group
+    same = target_groups(labels, (1, 3, 5, 7, 9), 10) == spurious
+    assert same[baseline.train].any() and not same[baseline.train].all()
+    assert not torch.equal(baseline.train, random_split_like(split, labels, seed=1).train)
+
+
+def test_errors_name_the_problem() -> None:
+    labels = torch.tensor([0, 1, 0, 1, 0, 1])
+    with pytest.raises(ValueError, match="same images: got 6 and 5"):
+        adversarial_split(labels, labels[:5])
+    with pytest.raises(ValueError, match="equals the target: the test part would be empty"):
+        adversarial_split(labels, labels.clone())
+    with pytest.raises(ValueError, match="is the flip of the target: the training part"):
+        adversarial_split(labels, 1 - labels)
+    with pytest.raises(ValueError, match="binary task"):
+        adversarial_split(labels, torch.tensor([0, 1, 2, 0, 1, 0]))
+    with pytest.raises(ValueError, match=r"int64"):
+        adversarial_split(labels.float(), labels)
+    # class 1's images all have spurious label 1, so class 1 is missing from the test part
+    with pytest.raises(ValueError, match=r"classes \[1\] without images in the test part"):
+        adversarial_split(labels, torch.tensor([0, 1, 1, 1, 1, 1]))
+    multi = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3])
+    spurious = torch.tensor([1, 1, 0, 0, 0, 0, 1, 1])
+    with pytest.raises(ValueError, match="4-class target needs positive_classes"):
+        adversarial_split(multi, spurious)
+    with pytest.raises(ValueError, match="some but not all"):
+        adversarial_split(multi, spurious, positive_classes=(0, 1, 2, 3))
+    with pytest.raises(ValueError, match="repeats a class"):
+        adversarial_split(multi, spurious, positive_classes=(0, 0))
+    with pytest.raises(ValueError, match=r"must lie in 0\.\.3"):
+        adversarial_split(multi, spurious, positive_classes=(0, 7))
+    with pytest.raises(ValueError, match="side 1\\[tau in C1\\]"):
+        adversarial_split(multi, torch.tensor([1, 1, 0, 0, 1, 1, 0, 0]), positive_classes=(0, 1))
+
+
+def test_evaluation_measures_accuracy_and_agreement_on_the_test_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TASKSPACE_CACHE", str(tmp_path))
+    data = load_digits()
+    images, labels = data.images[:400], (data.labels[:400] >= 5).long()
+    spurious = (images.mean((1, 2, 3)) > images.mean((1, 2, 3)).median()).long()
+    split = adversarial_split(labels, spurious)
+    evaluation = evaluate_split(
+        NetworkSpec("mlp", 1, 8),
+        images,
+        labels,
+        split,
+        seeds=(0, 1),
+        n_networks=3,
+        config=TrainConfig(batch_size=32, max_epochs=2),
+        device=torch.device("cpu"),
+    )
+    assert len(evaluation.runs) == 2 and evaluation.accuracy.shape == (2,)
+    for run, acc, agree in zip(
+        evaluation.runs, evaluation.accuracy, evaluation.agreement, strict=True
+    ):
+        assert run.predictions.shape == (3, len(split.test))
+        assert acc.item() == pytest.approx(accuracy(run.predictions, labels[split.test]).mean())
+        assert agree.item() == pytest.approx(agreement_score(run.predictions).mean)
+    # on Eq. 6's test part the target is the flipped spurious task: the two accuracies add to 1
+    to_spurious = evaluation.runs[0].test_accuracy(spurious[split.test]).mean()
+    assert evaluation.accuracy[0].item() + to_spurious.item() == pytest.approx(1.0)
+    assert (evaluation.train_accuracy <= 1).all()
+    with pytest.raises(ValueError, match="n_networks >= 2"):
+        evaluate_split(NetworkSpec("mlp", 1, 8), images, labels, split, n_networks=1)
+    with pytest.raises(ValueError, match="400 images but 399 labels"):
+        evaluate_split(NetworkSpec("mlp", 1, 8), images, labels[:399], split)
