@@ -5,6 +5,7 @@
 * :mod:`~taskspace.data.taxonomy` -- the ImageNet WordNet hierarchy and iNaturalist-2018.
 * :mod:`~taskspace.data.wordnet` -- WordNet through NLTK over Debian's files (regeneration only).
 * :mod:`~taskspace.data.taskonomy` -- transfer affinities and task attributes.
+* :mod:`~taskspace.data.task_discovery` -- the Task Discovery authors' agreement scores.
 
 Introduced in chapter 1.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from taskspace.data.images import FASHION_MNIST_SOURCES, MNIST5K_SOURCE
 from taskspace.data.resolve import Source
+from taskspace.data.task_discovery import AGREEMENT_TABLE_SOURCE
 from taskspace.data.taskonomy import AFFINITY_SOURCES
 from taskspace.data.taxonomy import (
     INAT2018_CLASSES,
@@ -32,4 +34,5 @@ def all_sources() -> list[Source]:
         INAT2018_CLASSES,
         INAT2018_ORDERS,
         *AFFINITY_SOURCES.values(),
+        AGREEMENT_TABLE_SOURCE,
     ]
