@@ -11,6 +11,7 @@ BIN := $(VENV)/bin
 # The CUDA build of torch; it runs on the CPU too. On these machines pip takes it from local disk.
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 SYSTEM_PACKAGES := dataset-fashion-mnist wordnet-base wordnet-sense-index
+MATHJAX := book/_mathjax/mathjax
 CHAPTERS := $(sort $(wildcard book/[0-9][0-9]_*.ipynb))
 JB_FLAGS ?=
 # A clone beside the project's shared/ folder finds the upstream mirror there (as CI does).
@@ -21,7 +22,7 @@ export TASKSPACE_DATA ?= $(abspath $(wildcard ../shared/data))
 help:
 	@sed -n '2,3p' Makefile
 
-setup: $(VENV)/.installed book/_static/mathjax/tex-chtml.js
+setup: $(VENV)/.installed $(MATHJAX)/tex-chtml.js
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,11 +31,16 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
-# MathJax is served by the book itself, never from a CDN.
-book/_static/mathjax/tex-chtml.js:
+# MathJax is served by the book itself, never from a CDN: one build (tex-chtml.js) and the
+# components it loads on demand (fonts, TeX extensions, menu, accessibility). It lives outside
+# book/_static because Jupyter Book adds every .js file under _static to every page.
+$(MATHJAX)/tex-chtml.js:
 	npm install --prefix $(VENV)/npm --no-save --no-audit --no-fund --loglevel=error mathjax@3
-	rm -rf book/_static/mathjax && mkdir -p book/_static
-	cp -r $(VENV)/npm/node_modules/mathjax/es5 book/_static/mathjax
+	rm -rf $(MATHJAX) && mkdir -p $(MATHJAX)/output/chtml $(MATHJAX)/input/tex
+	es5=$(VENV)/npm/node_modules/mathjax/es5; \
+	cp $$es5/tex-chtml.js $(MATHJAX)/ && cp -r $$es5/a11y $$es5/sre $$es5/ui $(MATHJAX)/ && \
+	cp -r $$es5/output/chtml/fonts $(MATHJAX)/output/chtml/ && \
+	cp -r $$es5/input/tex/extensions $(MATHJAX)/input/tex/
 
 # Data that only a Debian package provides on machines without general internet access.
 system-data:

@@ -62,6 +62,22 @@ def test_stale_check_catches_unstamped_changed_and_failed_notebooks(tmp_path: Pa
     assert "KeyError" in book.check([path])[0]
 
 
+def test_stale_check_catches_committed_stderr(tmp_path: Path) -> None:
+    path = make_notebook(tmp_path / "a.ipynb")
+    book.stamp(path, "book")
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells[2].outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="fine\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="findfont: Font family not found\n"),
+    ]
+    nbformat.write(notebook, path)
+    (reason,) = book.check([path])
+    assert "stderr" in reason and "cell(s) 2" in reason and "findfont" in reason
+    notebook.cells[2].outputs = notebook.cells[2].outputs[:1]
+    nbformat.write(notebook, path)
+    assert book.check([path]) == []
+
+
 def test_scan_finds_external_assets_and_error_outputs(tmp_path: Path) -> None:
     (tmp_path / "ok.html").write_text(
         '<script src="_static/mathjax/tex-chtml.js"></script><a href="https://arxiv.org">paper</a>'
@@ -136,3 +152,19 @@ def test_timings_table_reads_the_stamps(tmp_path: Path) -> None:
     table = book.timings_table([timed, untimed])
     assert "| 01_a | 1.5 min |" in table
     assert "| 02_b | not timed |" in table
+
+
+def test_scan_finds_scripts_loaded_twice_or_by_the_dozen(tmp_path: Path) -> None:
+    once = '<script src="_static/a.js?v=1"></script><script src="_static/mathjax/tex-chtml.js">'
+    (tmp_path / "ok.html").write_text(once)
+    assert book.scan_html(tmp_path) == []
+    (tmp_path / "twice.html").write_text(
+        once + '<script src="_static/other/tex-chtml.js"></script>'
+    )
+    (problem,) = book.scan_html(tmp_path)
+    assert "twice.html" in problem and "'tex-chtml.js' loaded 2 times" in problem
+    many = "".join(f'<script src="_static/m/{i}.js"></script>' for i in range(book.MAX_SCRIPTS + 1))
+    (tmp_path / "twice.html").unlink()
+    (tmp_path / "many.html").write_text(many)
+    (problem,) = book.scan_html(tmp_path)
+    assert f"loads {book.MAX_SCRIPTS + 1} scripts" in problem

@@ -129,15 +129,24 @@ def stale_reasons(path: Path) -> list[str]:
         reasons.append(f"{path}: outputs come from scale {stamp_.get('scale')!r}, not 'book'")
     if stamp_.get("code_hash") != code_hash(notebook):
         reasons.append(f"{path}: code changed since its outputs were made")
-    errors = [
-        output.get("ename", "error")
-        for cell in notebook.cells
+    outputs = [
+        (index, output)
+        for index, cell in enumerate(notebook.cells)
         if cell.cell_type == "code"
         for output in cell.get("outputs", [])
-        if output.get("output_type") == "error"
+    ]
+    errors = [
+        output.get("ename", "error") for _, output in outputs if output.output_type == "error"
     ]
     if errors:
         reasons.append(f"{path}: committed outputs contain errors: {', '.join(errors)}")
+    stderr = sorted({index for index, output in outputs if output.get("name") == "stderr"})
+    if stderr:
+        first = next(o for i, o in outputs if i == stderr[0] and o.get("name") == "stderr")
+        reasons.append(
+            f"{path}: committed outputs contain stderr (warnings) in cell(s) "
+            f"{', '.join(map(str, stderr))}, e.g. {first.text.strip().splitlines()[0][:120]!r}"
+        )
     return reasons
 
 
@@ -186,12 +195,17 @@ _EXTERNAL = re.compile(
     r"<(script|link|img|iframe)\b[^>]*?\b(src|href)\s*=\s*[\"']((?:https?:)?//[^\"']+)", re.I
 )
 _ERROR_OUTPUT = re.compile(r"class=\"[^\"]*\b(traceback|output error)\b", re.I)
+_SCRIPT = re.compile(r"<script\b[^>]*?\bsrc\s*=\s*[\"']([^\"'?#]+)", re.I)
+#: A page that loads more scripts than this has picked up a library's whole tree (MathJax's
+#: ``es5`` folder once put 70 scripts on every page).
+MAX_SCRIPTS = 25
 
 
 def scan_html(html_dir: Path) -> list[str]:
-    """Problems in a built book: error outputs, and scripts/styles/images loaded from elsewhere."""
+    """Problems in a built book: error outputs, scripts/styles/images loaded from elsewhere,
+    scripts loaded twice, and pages loading more than :data:`MAX_SCRIPTS` scripts."""
     problems = []
-    pages = sorted(Path(html_dir).rglob("*.html"))
+    pages = sorted(p for p in Path(html_dir).rglob("*.html") if "_static" not in p.parts)
     if not pages:
         return [f"{html_dir}: no HTML pages (was the book built?)"]
     for page in pages:
@@ -200,6 +214,22 @@ def scan_html(html_dir: Path) -> list[str]:
             problems.append(f"{page}: external <{match[1]} {match[2]}={html.unescape(match[3])}>")
         if _ERROR_OUTPUT.search(text):
             problems.append(f"{page}: shows an error output")
+        problems.extend(f"{page}: {problem}" for problem in _script_problems(text))
+    return problems
+
+
+def _script_problems(page_text: str) -> list[str]:
+    """Scripts a page loads twice (by file name, so two copies of one library count too), and a
+    count above :data:`MAX_SCRIPTS`."""
+    sources = [html.unescape(match[1]) for match in _SCRIPT.finditer(page_text)]
+    names = [source.rsplit("/", 1)[-1] for source in sources]
+    problems = [
+        f"script {name!r} loaded {names.count(name)} times"
+        for name in sorted(set(names))
+        if names.count(name) > 1
+    ]
+    if len(sources) > MAX_SCRIPTS:
+        problems.append(f"loads {len(sources)} scripts (more than {MAX_SCRIPTS})")
     return problems
 
 
