@@ -64,7 +64,7 @@ def test_unbalanced_split_matches_the_equations_written_out(num_classes: int) ->
         labels,
         spurious,
         positive_classes=None if num_classes == 2 else sorted(positive),
-        balance=False,
+        balance="none",
     )
     train, test = slow_eq7(labels, spurious, positive)
     assert split.train.tolist() == train and split.test.tolist() == test
@@ -79,17 +79,27 @@ def test_binary_split_is_eq6() -> None:
 
 
 @pytest.mark.parametrize("num_classes", [2, 10])
-def test_parts_are_class_balanced_and_partition_the_chosen_images(num_classes: int) -> None:
+@pytest.mark.parametrize("balance", ["uniform", "matched"])
+def test_parts_are_class_balanced_and_partition_the_chosen_images(
+    num_classes: int, balance: str
+) -> None:
     labels = random_task(1000, num_classes, seed=5)
-    spurious = random_task(1000, 2, seed=6)
+    # a spurious task that gives label 1 to 30 % of the even classes' images, 50 % of the others'
+    share = torch.where(labels % 2 == 0, 0.3, 0.5)
+    spurious = (torch.rand(1000, generator=torch.Generator().manual_seed(6)) < share).long()
     positive = None if num_classes == 2 else (0, 2, 4, 6, 8)
-    split = adversarial_split(labels, spurious, positive_classes=positive, seed=0)
+    split = adversarial_split(labels, spurious, positive_classes=positive, balance=balance)
     counts = split.class_counts(labels)
-    assert (counts == counts[:, :1]).all(), counts  # every class equally often in each part
-    unbalanced = adversarial_split(labels, spurious, positive_classes=positive, balance=False)
-    assert torch.equal(counts.min(1).values, unbalanced.class_counts(labels).min(1).values)
-    assert set(split.train.tolist()) <= set(unbalanced.train.tolist())
-    assert set(split.test.tolist()) <= set(unbalanced.test.tolist())
+    raw = adversarial_split(labels, spurious, positive_classes=positive, balance="none")
+    raw_counts = raw.class_counts(labels)
+    assert torch.equal(counts[0], counts[1])  # both parts: the same number of every class
+    if balance == "uniform":
+        assert (counts == raw_counts.min()).all(), counts  # every class equally often
+    else:
+        assert torch.equal(counts[0], raw_counts.min(0).values), counts  # as many as possible
+        assert len(torch.unique(counts[0])) > 1  # the classes' shares are not forced equal
+    assert set(split.train.tolist()) <= set(raw.train.tolist())
+    assert set(split.test.tolist()) <= set(raw.test.tolist())
     assert_partition(split, split.chosen)
 
 
@@ -125,6 +135,8 @@ def test_errors_name_the_problem() -> None:
         adversarial_split(labels, 1 - labels)
     with pytest.raises(ValueError, match="binary task"):
         adversarial_split(labels, torch.tensor([0, 1, 2, 0, 1, 0]))
+    with pytest.raises(ValueError, match="balance must be one of"):
+        adversarial_split(labels, torch.tensor([0, 1, 1, 0, 0, 1]), balance="yes")
     with pytest.raises(ValueError, match=r"int64"):
         adversarial_split(labels.float(), labels)
     # class 1's images all have spurious label 1, so class 1 is missing from the test part

@@ -11,13 +11,23 @@ appendix H):
   the indicator ``1[tau(x) in C1]`` equals the spurious label, test images where it differs.
   Eq. 6 is the case of two classes with ``C1 = {1}``.
 
-Sizes. Within each part the classes are balanced by subsampling every class to the smallest
-class count of that part (``balance=True``), so neither part can be solved by predicting the
-majority class. The random split it is compared with (:func:`random_split_like`) re-partitions
-*the same images* at random with *the same number of images of every class in each part*, so the
-two splits differ in nothing but which images went where. How close the two parts are in size
-depends on the spurious task: one unrelated to the target (similarity near 0.5) gives parts of
-about half the images each, as in the paper.
+Sizes and class balance (``balance``). Eq. 6-7 alone put into each part whatever the two tasks
+give, so the parts can differ in size and in their classes' shares. The split subsamples them:
+
+* ``"uniform"`` (default): every class has the same number of images in both parts (the smallest
+  count of any class in either part): both parts are equally large and every class is equally
+  frequent, as in the paper's figure 7-center (about a quarter of the images in each of the four
+  groups of a binary split);
+* ``"matched"``: each class has the same number of images in both parts (the smaller of its two
+  counts): both parts are equally large with the same class shares, so no label shift separates
+  them, but the classes need not be equally frequent. For a multi-class target and a spurious task
+  that nearly decides some class, ``"uniform"`` would keep only a few images; this keeps many more;
+* ``"none"``: Eq. 6-7 as written.
+
+The random split it is compared with (:func:`random_split_like`) re-partitions *the same images*
+at random with *the same number of images of every class in each part*, so the two splits differ
+in nothing but which images went where. With a spurious task unrelated to the target (similarity
+near 0.5) the parts each hold about half the images, as in the paper.
 
 :func:`evaluate_split` trains ensembles on the training part with chapter 8's engine
 (:func:`~taskspace.agreement.measure_agreement`, one ensemble per seed) and measures, on the test
@@ -37,6 +47,7 @@ from taskspace.agreement.networks import NetworkSpec
 from taskspace.agreement.score import Proposition1, proposition1
 
 __all__ = [
+    "BALANCES",
     "SplitEvaluation",
     "TrainTestSplit",
     "adversarial_split",
@@ -120,13 +131,26 @@ def target_groups(
     return torch.isin(labels, torch.tensor(classes, device=labels.device)).long()
 
 
-def _balanced(
-    indices: torch.Tensor, labels: torch.Tensor, num_classes: int, generator: torch.Generator
+BALANCES = ("uniform", "matched", "none")
+
+
+def _kept_counts(counts: torch.Tensor, balance: str) -> torch.Tensor:
+    """``(2, K)`` images of each class to keep in each part, from the ``(2, K)`` available."""
+    if balance == "uniform":
+        return torch.full_like(counts, int(counts.min()))
+    if balance == "matched":
+        return counts.min(0).values.expand_as(counts)
+    return counts
+
+
+def _subsample(
+    indices: torch.Tensor, labels: torch.Tensor, keep: torch.Tensor, generator: torch.Generator
 ) -> torch.Tensor:
-    """A random subset of ``indices`` with the same number of images of every class (the least)."""
-    members = [indices[labels[indices] == c] for c in range(num_classes)]
-    keep = min(m.numel() for m in members)
-    picked = [m[torch.randperm(m.numel(), generator=generator)[:keep]] for m in members]
+    """Sorted random ``keep[c]`` of the ``indices`` of every class ``c`` (``keep`` is ``(K,)``)."""
+    picked = []
+    for cls, count in enumerate(keep.tolist()):
+        members = indices[labels[indices] == cls]
+        picked.append(members[torch.randperm(members.numel(), generator=generator)[:count]])
     return torch.cat(picked).sort().values
 
 
@@ -148,7 +172,7 @@ def adversarial_split(
     *,
     positive_classes: Sequence[int] | None = None,
     num_classes: int | None = None,
-    balance: bool = True,
+    balance: str = "uniform",
     seed: int = 0,
 ) -> TrainTestSplit:
     """Split a labelled image set adversarially with a high-AS spurious task (Eq. 6, Eq. 7).
@@ -163,8 +187,9 @@ def adversarial_split(
         positive_classes: ``C1`` of Eq. 7; required for a target with ``K > 2`` (a binary target
             defaults to ``C1 = {1}``, Eq. 6).
         num_classes: ``K`` (default ``labels.max() + 1``).
-        balance: subsample every class of each part to that part's smallest class count.
-        seed: which images the balancing keeps.
+        balance: ``"uniform"``, ``"matched"`` or ``"none"``: how the parts are subsampled (see
+            the module's docstring).
+        seed: which images the subsampling keeps.
 
     Returns:
         the :class:`TrainTestSplit` (indices into ``labels``, on the CPU).
@@ -183,6 +208,8 @@ def adversarial_split(
         )
     if spurious.max() > 1:
         raise ValueError(f"spurious must be a binary task (0/1), found label {spurious.max()}")
+    if balance not in BALANCES:
+        raise ValueError(f"balance must be one of {BALANCES}, got {balance!r}")
     labels, spurious = labels.cpu(), spurious.cpu()
     k = int(labels.max()) + 1 if num_classes is None else num_classes
     if labels.max() >= k:
@@ -198,11 +225,11 @@ def adversarial_split(
     everything = torch.arange(labels.numel())
     split = TrainTestSplit(everything[same], everything[~same])
     _check_no_empty_class(split, labels, k)
-    if not balance:
-        return split
+    keep = _kept_counts(split.class_counts(labels, k), balance)
     generator = torch.Generator().manual_seed(seed)
     return TrainTestSplit(
-        _balanced(split.train, labels, k, generator), _balanced(split.test, labels, k, generator)
+        _subsample(split.train, labels, keep[0], generator),
+        _subsample(split.test, labels, keep[1], generator),
     )
 
 
