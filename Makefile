@@ -79,9 +79,15 @@ stale: setup
 unit: data
 	$(BIN)/pytest
 
+# Pages whose browser console is checked (where Debian's chromium is installed): math, figures.
+BROWSER_PAGES := _build/html/intro.html _build/html/03_boxes.html _build/html/08_agreement_score.html
+
 test: lint stale unit
 	$(MAKE) html JB_FLAGS="-W -n --keep-going"
 	$(BIN)/python -m taskspace.book scan _build/html
+	@if command -v chromium >/dev/null; then \
+	  $(BIN)/python -m taskspace.book browser $(BROWSER_PAGES); \
+	else echo "chromium not installed: browser console check skipped (apt-get install chromium)"; fi
 
 bench: setup
 	@for script in bench/*.py; do $(BIN)/python $$script; done

@@ -168,3 +168,21 @@ def test_scan_finds_scripts_loaded_twice_or_by_the_dozen(tmp_path: Path) -> None
     (tmp_path / "many.html").write_text(many)
     (problem,) = book.scan_html(tmp_path)
     assert f"loads {book.MAX_SCRIPTS + 1} scripts" in problem
+
+
+CHROMIUM_LOG = """\
+[1:1:1201/1.0:INFO:CONSOLE:62] "Uncaught SyntaxError: Identifier 'X' has already been declared", source: file:///b/03.html (62)
+[1:1:1201/1.1:INFO:CONSOLE:1] "[PST]: Changed to auto mode using the light theme.", source: file:///b/_static/t.js (1)
+[1:1:1201/1.2:INFO:CONSOLE(7)] "TypeError: e is undefined", source: file:///b/_static/m.js (7)
+"""
+
+
+def test_console_problems_keep_script_errors_and_unrendered_math() -> None:
+    problems = book.console_problems(CHROMIUM_LOG, dom="<p>no math here</p>", page_has_math=True)
+    assert len(problems) == 3
+    assert "SyntaxError" in problems[0] and "03.html" in problems[0]
+    assert "TypeError" in problems[1]
+    assert "math is not rendered" in problems[2]
+    rendered = "<mjx-container>x</mjx-container>"
+    assert book.console_problems("", dom=rendered, page_has_math=True) == []
+    assert book.console_problems(CHROMIUM_LOG.splitlines()[1], dom="", page_has_math=False) == []

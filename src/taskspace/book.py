@@ -7,7 +7,8 @@ Command line (the Makefile calls these)::
     python -m taskspace.book check book/*.ipynb          # outputs match the code?
     python -m taskspace.book results-table book/results  # markdown table for the intro
     python -m taskspace.book timings book/*.ipynb         # each chapter's run time at scale book
-    python -m taskspace.book scan _build/html            # error outputs, external scripts/styles
+    python -m taskspace.book scan _build/html            # error outputs, external or repeated scripts
+    python -m taskspace.book browser _build/html/03_boxes.html  # console errors, math rendered
     python -m taskspace.book student book/*.ipynb --output-dir _build/student
 
 A chapter run at scale ``book`` is executed in place and stamped with the hash of its code cells
@@ -233,6 +234,50 @@ def _script_problems(page_text: str) -> list[str]:
     return problems
 
 
+_CONSOLE = re.compile(r":CONSOLE[:(]\d+\)?\]? \"(.*)\", source: (\S*)")
+#: Console messages that mean a script failed (Chromium's log does not print the level).
+_CONSOLE_ERROR = re.compile(r"Uncaught|\b\w*Error\b|Failed to load")
+
+
+def console_problems(chromium_log: str, dom: str, page_has_math: bool) -> list[str]:
+    """Problems in what headless Chromium saw of one page: script errors in its console log
+    (``--enable-logging=stderr``), and math that MathJax left unrendered in the final DOM."""
+    problems = [
+        f"console: {match[1]} ({match[2]})"
+        for match in _CONSOLE.finditer(chromium_log)
+        if _CONSOLE_ERROR.search(match[1])
+    ]
+    if page_has_math and "mjx-container" not in dom:
+        problems.append("math is not rendered (no mjx-container in the page after loading)")
+    return problems
+
+
+def check_in_browser(page: Path, browser: str = "chromium", seconds: int = 10) -> list[str]:
+    """Load ``page`` in headless ``browser`` and return :func:`console_problems`."""
+    import subprocess
+
+    page = Path(page).resolve()
+    done = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            f"--virtual-time-budget={seconds * 1000}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds * 6,
+        check=False,
+    )
+    has_math = 'class="math' in page.read_text(errors="replace")
+    return [f"{page}: {p}" for p in console_problems(done.stderr, done.stdout, has_math)]
+
+
 def student_copy(notebooks: Iterable[Path], output_dir: Path) -> list[Path]:
     """Copies of ``notebooks`` without the cells tagged ``solution`` (and without outputs)."""
     written = []
@@ -268,6 +313,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     timings_cmd.add_argument("notebooks", nargs="+", type=Path)
     scan_cmd = commands.add_parser("scan", help="fail on error outputs or external assets")
     scan_cmd.add_argument("html_dir", type=Path)
+    browser_cmd = commands.add_parser("browser", help="load pages in headless Chromium")
+    browser_cmd.add_argument("pages", nargs="+", type=Path)
     student_cmd = commands.add_parser("student", help="write copies without solution cells")
     student_cmd.add_argument("--output-dir", type=Path, required=True)
     student_cmd.add_argument("notebooks", nargs="+", type=Path)
@@ -286,7 +333,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in student_copy(args.notebooks, args.output_dir):
             print(path)
         return 0
-    problems = check(args.notebooks) if args.command == "check" else scan_html(args.html_dir)
+    if args.command == "browser":
+        problems = [p for page in args.pages for p in check_in_browser(page)]
+    elif args.command == "check":
+        problems = check(args.notebooks)
+    else:
+        problems = scan_html(args.html_dir)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems and args.command == "check":
