@@ -5,10 +5,22 @@
 * :mod:`~taskspace.agreement.score` — the agreement score, accuracy, Proposition 1;
 * :mod:`~taskspace.agreement.tasks` — human-, random-, random-network- and pixel-labelled tasks;
 * :mod:`~taskspace.agreement.measure` — one cached measurement: train, predict, keep the numbers;
+* :mod:`~taskspace.agreement.proxy` — the differentiable proxy-AS and its meta-gradient (ch. 9);
+* :mod:`~taskspace.agreement.discovery` — task encoders, discovering tasks, task similarity (ch. 9);
 * :mod:`~taskspace.agreement.splits` — adversarial train/test splits and their evaluation (ch. 10);
 * :mod:`~taskspace.agreement.cache` — the disk cache behind it.
 """
 
+from taskspace.agreement.discovery import (
+    DiscoveredTasks,
+    DiscoveryConfig,
+    TaskEncoder,
+    discover_tasks,
+    mean_pairwise_similarity,
+    orthogonal_heads,
+    task_similarity,
+    uniformity_loss,
+)
 from taskspace.agreement.ensemble import (
     STRATEGIES,
     Stochasticity,
@@ -19,6 +31,7 @@ from taskspace.agreement.ensemble import (
 )
 from taskspace.agreement.measure import AgreementRun, measure_agreement
 from taskspace.agreement.networks import MLP, NetworkSpec, ResNet18, SmallCNN, ViT
+from taskspace.agreement.proxy import META_GRADIENTS, ProxyConfig, proxy_agreement
 from taskspace.agreement.score import (
     AgreementScore,
     Proposition1,
@@ -47,17 +60,22 @@ from taskspace.agreement.tasks import (
 )
 
 __all__ = [
+    "META_GRADIENTS",
     "MLP",
     "STRATEGIES",
     "AgreementRun",
     "AgreementScore",
+    "DiscoveredTasks",
+    "DiscoveryConfig",
     "NetworkSpec",
     "PixelTask",
     "Proposition1",
+    "ProxyConfig",
     "ResNet18",
     "SmallCNN",
     "SplitEvaluation",
     "Stochasticity",
+    "TaskEncoder",
     "TrainConfig",
     "TrainTestSplit",
     "TrainedEnsemble",
@@ -66,18 +84,24 @@ __all__ = [
     "adversarial_split",
     "agreement_score",
     "choose_strategy",
+    "discover_tasks",
     "evaluate_split",
     "human_labels",
     "human_task_splits",
     "majority_vote",
+    "mean_pairwise_similarity",
     "measure_agreement",
     "median_split",
+    "orthogonal_heads",
     "pairwise_agreement",
     "proposition1",
+    "proxy_agreement",
     "random_labels",
     "random_network_scores",
     "random_split_like",
     "sample_human_tasks",
     "target_groups",
+    "task_similarity",
     "train_ensemble",
+    "uniformity_loss",
 ]
