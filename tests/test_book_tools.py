@@ -98,10 +98,25 @@ def test_results_table_lists_numbers_with_a_paper_value(tmp_path: Path) -> None:
     results.use("05_demo", scale="fast", results_dir=tmp_path)
     results.record("rho.existing_5d", 0.91234, std=0.02, paper=0.94, note="1k | attributes")
     results.record("n_pairs", 500)
+    results.record("rho.novel_5d", 0.5, paper=0.39, note="1k | attributes")
+    results.record("rho.random", 0.012345, paper=0.0)
     table = book.results_table(tmp_path)
-    assert "| 05_demo | `rho.existing_5d` | 0.9123 ± 0.02 | 0.94 | 1k \\| attributes |" in table
+    assert table.startswith("### 05_demo\n")
+    assert "| `rho.existing_5d` | 0.912 ± 0.02 | 0.94 | [1] |" in table
+    assert "| `rho.novel_5d` | 0.5 | 0.39 | [1] |" in table, "one note, numbered once"
+    assert "| `rho.random` | 0.0123 | 0 |  |" in table
+    assert table.count("1. 1k | attributes") == 1
     assert "n_pairs" not in table
     assert "No results" in book.results_table(tmp_path / "empty")
+
+
+def test_results_table_titles_each_chapter_with_its_heading(tmp_path: Path) -> None:
+    results.use("05_demo", scale="fast", results_dir=tmp_path / "results")
+    results.record("rho", 0.9, paper=0.94)
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Transfer between tasks\n\nText")]
+    nbformat.write(notebook, tmp_path / "05_demo.ipynb")
+    assert book.results_table(tmp_path / "results").startswith("### 5. Transfer between tasks\n")
 
 
 def test_student_copy_drops_solutions_and_outputs(tmp_path: Path) -> None:

@@ -156,22 +156,55 @@ def check(notebooks: Iterable[Path]) -> list[str]:
     return [reason for path in notebooks for reason in stale_reasons(Path(path))]
 
 
-def results_table(results_dir: Path) -> str:
-    """A markdown table of every recorded number that has a paper value beside it."""
-    rows = []
+def results_table(results_dir: Path, chapters_dir: Path | None = None) -> str:
+    """Markdown for the intro: per chapter, a table of every recorded number that has a paper
+    value beside it. Notes go under each table as numbered notes (one per distinct text), so
+    the table stays four narrow columns wide; values are shown to 3 significant digits.
+
+    Args:
+        results_dir: the folder of ``<chapter>.json`` results files.
+        chapters_dir: where ``<chapter>.ipynb`` lives, to title each table with the chapter's
+            heading (default: the parent of ``results_dir``).
+    """
+    chapters_dir = chapters_dir if chapters_dir is not None else Path(results_dir).parent
+    sections = []
     for chapter, entries in load_all(results_dir).items():
-        for key, entry in entries.items():
-            if "paper" not in entry:
-                continue
-            value = _format(entry["value"])
-            if "std" in entry:
-                value += f" ± {_format(entry['std'])}"
-            note = str(entry.get("note", "")).replace("|", "\\|")
-            rows.append(f"| {chapter} | `{key}` | {value} | {_format(entry['paper'])} | {note} |")
-    if not rows:
+        compared = {key: entry for key, entry in entries.items() if "paper" in entry}
+        if compared:
+            sections.append(_chapter_table(_chapter_title(chapters_dir, chapter), compared))
+    if not sections:
         return "*No results with a paper value have been recorded yet.*\n"
-    header = "| chapter | result | this book | paper | note |\n|---|---|---|---|---|\n"
-    return header + "\n".join(rows) + "\n"
+    return "\n".join(sections)
+
+
+def _chapter_title(chapters_dir: Path, chapter: str) -> str:
+    """``"4. Taxonomies as boxes"`` from the notebook's first heading, else the file stem."""
+    path = Path(chapters_dir, f"{chapter}.ipynb")
+    number = chapter.split("_", 1)[0]
+    if path.is_file():
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "markdown" and cell.source.startswith("# "):
+                heading = cell.source.splitlines()[0][2:].strip()
+                return f"{int(number)}. {heading}" if number.isdigit() else heading
+    return chapter
+
+
+def _chapter_table(title: str, entries: dict[str, dict]) -> str:
+    notes: list[str] = []
+    rows = []
+    for key, entry in entries.items():
+        value = _format(entry["value"])
+        if "std" in entry:
+            value += f" ± {_format(entry['std'], digits=2)}"
+        note = str(entry.get("note", "")).strip()
+        if note and note not in notes:
+            notes.append(note)
+        marker = f"[{notes.index(note) + 1}]" if note else ""
+        rows.append(f"| `{key}` | {value} | {_format(entry['paper'])} | {marker} |")
+    lines = [f"### {title}", "", "| result | this book | paper | note |", "|---|---|---|---|"]
+    lines += [*rows, ""]
+    lines += [f"{i}. {note}" for i, note in enumerate(notes, start=1)]
+    return "\n".join(lines) + "\n"
 
 
 def timings_table(notebooks: Iterable[Path]) -> str:
@@ -186,9 +219,10 @@ def timings_table(notebooks: Iterable[Path]) -> str:
     )
 
 
-def _format(value: object) -> str:
+def _format(value: object, digits: int = 3) -> str:
+    """A number to ``digits`` significant digits (integers and text unchanged)."""
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return f"{value:.{digits}g}"
     return str(value)
 
 
