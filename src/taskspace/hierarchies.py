@@ -54,11 +54,15 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from taskspace.boxes.evaluate import (
+    PROTOCOLS,
     THRESHOLDS,
     RelationSplit,
     choose_threshold,
     f1_score,
+    implied_by_transitivity,
     predict_containment,
+    protocol_pairs,
+    recall_of,
     split_relations,
 )
 from taskspace.data.taxonomy import (
@@ -322,17 +326,67 @@ def hierarchy_splits(
 
 @dataclass(frozen=True)
 class ContainmentScores:
-    """F1 of containment predictions per draw (chapter 4).
+    """F1 of containment predictions per draw, under every scoring protocol (chapter 4).
 
     Attributes:
-        threshold: ``(R,)`` the threshold chosen per draw.
-        existing: ``(R,)`` F1 on the test pairs of existing datasets.
-        novel: ``(R,)`` F1 on the pairs between novel and existing datasets (both directions).
+        threshold: ``(R,)`` the threshold chosen per draw on the validation (or training) pairs.
+        f1: protocol name (:data:`~taskspace.boxes.evaluate.PROTOCOLS`) -> ``(R,)`` F1 in
+            ``[0, 1]``. ``"authors_transposed"`` chooses its own threshold on the transposed
+            validation pairs (:attr:`threshold_transposed`), as the authors' code does.
+        threshold_transposed: ``(R,)`` the threshold of ``"authors_transposed"``.
+        recall_transitive, recall_non_transitive: ``(R,)`` recall of the held-out positives
+            that the training positives imply by transitivity (a chain ``i ⊂ m ⊂ j``), and of
+            the others (NaN in a draw with none).
+        count_transitive, count_non_transitive: ``(R,)`` how many held-out positives each is.
+        predicted: ``(R, N, N)`` bool, "``i`` inside ``j``" at each draw's threshold.
     """
 
     threshold: torch.Tensor
-    existing: torch.Tensor
-    novel: torch.Tensor
+    f1: dict[str, torch.Tensor]
+    threshold_transposed: torch.Tensor
+    recall_transitive: torch.Tensor
+    recall_non_transitive: torch.Tensor
+    count_transitive: torch.Tensor
+    count_non_transitive: torch.Tensor
+    predicted: torch.Tensor
+
+    @property
+    def existing(self) -> torch.Tensor:
+        """``(R,)`` F1 on the test pairs of existing datasets (``f1["held_out"]``)."""
+        return self.f1["held_out"]
+
+    @property
+    def novel(self) -> torch.Tensor:
+        """``(R,)`` F1 on novel-existing pairs, both directions (``f1["novel_both"]``)."""
+        return self.f1["novel_both"]
+
+
+def _draw_scores(
+    overlap: torch.Tensor,
+    relation: torch.Tensor,
+    split: RelationSplit,
+    choose_on: str,
+    thresholds: Sequence[float],
+) -> tuple[list[float], torch.Tensor]:
+    """One draw: ``[t, t_transposed, F1 per protocol..., recall and count of both kinds]`` and
+    the ``(N, N)`` prediction at ``t``."""
+    chosen_on = getattr(split, choose_on)
+    t, _ = choose_threshold(overlap, relation, chosen_on, thresholds)
+    predicted = predict_containment(overlap, t)
+    # the authors' reading: cell (i, j) is "j inside i", for the threshold's pairs too
+    t_transposed, _ = choose_threshold(overlap, relation, chosen_on.T, thresholds)
+    f1 = [
+        f1_score(
+            predict_containment(overlap, t_transposed) if p == "authors_transposed" else predicted,
+            relation,
+            protocol_pairs(split, p),
+        )
+        for p in PROTOCOLS
+    ]
+    implied = implied_by_transitivity((relation == 1) & split.train)
+    transitive = recall_of(predicted, relation == 1, split.test & implied)
+    other = recall_of(predicted, relation == 1, split.test & ~implied)
+    return [t, t_transposed, *f1, *transitive, *other], predicted
 
 
 def containment_scores(
@@ -342,11 +396,12 @@ def containment_scores(
     choose_on: str = "validation",
     thresholds: Sequence[float] = THRESHOLDS,
 ) -> ContainmentScores:
-    """Score ``(R, N, N)`` predicted overlaps with the authors' rule (SPEC I.6), one split each.
+    """Score ``(R, N, N)`` predicted overlaps with the authors' rule, one split each (ch. 4).
 
     Draw ``r`` predicts "``i`` inside ``j``" iff ``overlap[r, i, j] > overlap[r, j, i]`` and
     ``overlap[r, i, j] > t`` (:func:`~taskspace.boxes.evaluate.predict_containment`), with ``t``
-    the candidate of best F1 on the ``choose_on`` pairs (``"validation"`` or ``"train"``).
+    the candidate of best F1 on the ``choose_on`` pairs (``"validation"`` or ``"train"``), and
+    is scored under every protocol of :data:`~taskspace.boxes.evaluate.PROTOCOLS`.
 
     Args:
         overlap: ``(R, N, N)`` predicted ``d_box`` (or any score where larger = more inside).
@@ -357,16 +412,22 @@ def containment_scores(
         raise ValueError(f"overlap must be (R, N, N) with R = {len(splits)} splits")
     if choose_on not in ("validation", "train"):
         raise ValueError(f"choose_on must be 'validation' or 'train', got {choose_on!r}")
-    rows = []
-    for r, split in enumerate(splits):
-        t, _ = choose_threshold(overlap[r], relation, getattr(split, choose_on), thresholds)
-        predicted = predict_containment(overlap[r], t)
-        rows.append(
-            (
-                t,
-                f1_score(predicted, relation, split.test),
-                f1_score(predicted, relation, split.novel_pairs),
-            )
-        )
-    values = torch.tensor(rows, dtype=torch.float64).reshape(-1, 3)
-    return ContainmentScores(values[:, 0], values[:, 1], values[:, 2])
+    rows, predicted = zip(
+        *(
+            _draw_scores(overlap[r], relation, s, choose_on, thresholds)
+            for r, s in enumerate(splits)
+        ),
+        strict=True,
+    )
+    values = torch.tensor(rows, dtype=torch.float64)  # (R, 2 + P + 4)
+    p = len(PROTOCOLS)
+    return ContainmentScores(
+        threshold=values[:, 0],
+        f1={name: values[:, 2 + i] for i, name in enumerate(PROTOCOLS)},
+        threshold_transposed=values[:, 1],
+        recall_transitive=values[:, 2 + p],
+        count_transitive=values[:, 3 + p].long(),
+        recall_non_transitive=values[:, 4 + p],
+        count_non_transitive=values[:, 5 + p].long(),
+        predicted=torch.stack(predicted),
+    )

@@ -10,11 +10,14 @@ The folder follows the method's steps:
 """
 
 from taskspace.boxes.evaluate import (
+    PROTOCOLS,
     RelationSplit,
     SpearmanScores,
     choose_threshold,
     f1_score,
+    implied_by_transitivity,
     predict_containment,
+    protocol_pairs,
     spearman,
     spearman_per_row,
     spearman_scores,
@@ -42,6 +45,7 @@ from taskspace.boxes.train import History, TrainConfig, train_boxes
 
 __all__ = [
     "HIERARCHY_WEIGHTS",
+    "PROTOCOLS",
     "TASKONOMY_WEIGHTS",
     "BoxModel",
     "Boxes",
@@ -54,12 +58,14 @@ __all__ = [
     "choose_threshold",
     "embed",
     "f1_score",
+    "implied_by_transitivity",
     "intersection",
     "log_overlap",
     "log_overlap_matrix",
     "log_volume",
     "overlap_matrix",
     "predict_containment",
+    "protocol_pairs",
     "spearman",
     "spearman_per_row",
     "spearman_scores",

@@ -14,6 +14,11 @@ matrix is scored by the same functions.
   with the correct inverse.
 * :func:`predict_containment`, :func:`f1_score`, :func:`choose_threshold` -- "``i`` inside ``j``"
   for hierarchies, with the threshold chosen by F1 on validation pairs (§4.1.1, authors' code).
+* :data:`PROTOCOLS`, :func:`protocol_pairs` -- *which* pairs a containment F1 is measured on:
+  held-out pairs (the book's default), novel datasets in one or both directions, or the
+  authors' transposed reading of a cell (chapter 4).
+* :func:`implied_by_transitivity`, :func:`recall_of` -- held-out positives that training
+  positives imply through a chain ``i ⊂ m ⊂ j`` versus those nothing in training points to.
 """
 
 from __future__ import annotations
@@ -26,13 +31,18 @@ import torch
 from scipy.stats import spearmanr
 
 __all__ = [
+    "PROTOCOLS",
     "THRESHOLDS",
     "RelationSplit",
     "SpearmanScores",
     "best_threshold",
     "choose_threshold",
+    "f1_curve",
     "f1_score",
+    "implied_by_transitivity",
     "predict_containment",
+    "protocol_pairs",
+    "recall_of",
     "spearman",
     "spearman_per_row",
     "spearman_scores",
@@ -317,6 +327,22 @@ def choose_threshold(
     return best_threshold(lambda t: predict_containment(overlap, t), actual, mask, thresholds)
 
 
+def f1_curve(
+    overlap: torch.Tensor,
+    actual: torch.Tensor,
+    mask: torch.Tensor,
+    thresholds: Sequence[float] = THRESHOLDS,
+) -> torch.Tensor:
+    """``(T,)`` float64: F1 of :func:`predict_containment` on ``mask`` at each threshold (ch. 4).
+
+    Shows where :func:`choose_threshold`'s best lies, e.g. at the grid's lowest value.
+    """
+    return torch.tensor(
+        [f1_score(predict_containment(overlap, t), actual, mask) for t in thresholds],
+        dtype=torch.float64,
+    )
+
+
 def best_threshold(
     predict: Callable[[float], torch.Tensor],
     actual: torch.Tensor,
@@ -332,3 +358,88 @@ def best_threshold(
     scores = [(f1_score(predict(t), actual, mask), -t) for t in thresholds]
     best_f1, negative_t = max(scores)
     return -negative_t, best_f1
+
+
+#: The scoring protocols of a containment F1 (chapter 4): name -> what is scored. Each reads
+#: prediction and truth of a cell ``(i, j)`` as "``i`` inside ``j``" except
+#: ``"authors_transposed"``, which reads both as "``j`` inside ``i``", as the authors'
+#: ``get_metrics`` does (``src/eval_hierarchy.py``): that is the usual reading of the
+#: transposed pairs.
+PROTOCOLS: dict[str, str] = {
+    "held_out": "test pairs of existing datasets (the book's protocol)",
+    "authors_transposed": "test cells of existing datasets read as 'j inside i' (authors' code)",
+    "novel_both": "novel against existing datasets, both directions (the book's protocol)",
+    "novel_into_existing": "novel datasets inside existing ones only (eval_hierarchy_novel.py)",
+    "existing_into_novel": "existing datasets inside novel ones only (the other direction)",
+}
+
+
+def protocol_pairs(split: RelationSplit, protocol: str) -> torch.Tensor:
+    """The ``(N, N)`` bool pairs that a protocol of :data:`PROTOCOLS` scores (chapter 4).
+
+    Pairs are in the "``i`` inside ``j``" reading, so a protocol's F1 is always
+    ``f1_score(predicted, relation, protocol_pairs(split, protocol))``: the authors' reading
+    of the test cells as "``j`` inside ``i``" is the plain reading of the transposed test mask
+    (and they choose the threshold on the transposed validation mask the same way).
+
+    Args:
+        split: a :class:`RelationSplit`.
+        protocol: a key of :data:`PROTOCOLS`.
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; known: {list(PROTOCOLS)}")
+    if protocol == "held_out":
+        return split.test
+    if protocol == "authors_transposed":
+        return split.test.T
+    is_novel = torch.zeros(split.novel_pairs.shape[0], dtype=torch.bool)
+    is_novel[split.novel] = True
+    is_novel = is_novel.to(split.novel_pairs.device)
+    rows = {
+        "novel_both": torch.ones_like(is_novel),
+        "novel_into_existing": is_novel,
+        "existing_into_novel": ~is_novel,
+    }[protocol]
+    return split.novel_pairs & rows[:, None]
+
+
+def implied_by_transitivity(positives: torch.Tensor) -> torch.Tensor:
+    """``(N, N)`` bool: pairs joined by a chain ``i ⊂ m_1 ⊂ ... ⊂ j`` of two or more ``positives``.
+
+    The transitive closure of the known "inside" pairs, less the pairs that are themselves
+    known directly (unless a longer chain implies them too). A held-out positive that is
+    implied can be recovered by a model that fits the training pairs and nests its boxes; one
+    that is not implied must come from the representation alone (chapter 4).
+
+    Args:
+        positives: ``(N, N)`` bool, e.g. ``(relation == 1) & split.train``.
+    """
+    if positives.dim() != 2 or positives.shape[0] != positives.shape[1]:
+        raise ValueError(f"positives must be (N, N), got {tuple(positives.shape)}")
+    step = positives.bool().double()
+    reach = step  # reach[i, j]: a chain of one or more positives from i to j
+    while True:
+        extended = torch.maximum(reach, (reach @ step > 0).double())
+        if torch.equal(extended, reach):
+            break
+        reach = extended
+    return reach @ step > 0
+
+
+def recall_of(
+    predicted: torch.Tensor, actual: torch.Tensor, mask: torch.Tensor
+) -> tuple[float, int]:
+    """Share of the positives of ``actual`` on the ``mask`` pairs that ``predicted`` finds.
+
+    Args:
+        predicted, actual: bool (or 0/1) ``(N, N)``.
+        mask: bool ``(N, N)``.
+
+    Returns:
+        ``(recall, number of positives)``; recall is NaN when there is no positive.
+    """
+    _check_matrices(predicted.double(), actual.double(), mask=mask)
+    positive = actual[mask].bool()
+    found = int((predicted[mask].bool() & positive).sum())
+    count = int(positive.sum())
+    return (found / count if count else float("nan")), count
