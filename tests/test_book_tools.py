@@ -201,3 +201,13 @@ def test_console_problems_keep_script_errors_and_unrendered_math() -> None:
     rendered = "<mjx-container>x</mjx-container>"
     assert book.console_problems("", dom=rendered, page_has_math=True) == []
     assert book.console_problems(CHROMIUM_LOG.splitlines()[1], dom="", page_has_math=False) == []
+
+
+def test_student_index_links_each_copy_under_its_chapter_title(tmp_path: Path) -> None:
+    path = make_notebook(tmp_path / "03_demo.ipynb")
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.insert(0, nbformat.v4.new_markdown_cell("# Boxes as sets"))
+    nbformat.write(notebook, path)
+    copies = book.student_copy([path], tmp_path / "book" / "_generated" / "student")
+    index = book.student_index(copies, source_dir=tmp_path / "book")
+    assert index == "* {download}`3. Boxes as sets </_generated/student/03_demo.ipynb>`\n"

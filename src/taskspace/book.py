@@ -330,6 +330,17 @@ def student_copy(notebooks: Iterable[Path], output_dir: Path) -> list[Path]:
     return written
 
 
+def student_index(copies: Iterable[Path], source_dir: Path) -> str:
+    """A markdown list of download links to the student ``copies``, titled with each chapter's
+    heading; links start at the book's ``source_dir`` (``/...``), so any page may include it."""
+    lines = []
+    for copy in map(Path, copies):
+        title = _chapter_title(copy.parent, copy.stem)
+        link = Path(copy).resolve().relative_to(Path(source_dir).resolve()).as_posix()
+        lines.append(f"* {{download}}`{title} </{link}>`")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m taskspace.book", description=__doc__.split("\n")[0]
@@ -352,6 +363,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     student_cmd = commands.add_parser("student", help="write copies without solution cells")
     student_cmd.add_argument("--output-dir", type=Path, required=True)
     student_cmd.add_argument("notebooks", nargs="+", type=Path)
+    student_cmd.add_argument(
+        "--index", type=Path, help="also write a markdown list of download links to this file"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -364,7 +378,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(timings_table(args.notebooks))
         return 0
     if args.command == "student":
-        for path in student_copy(args.notebooks, args.output_dir):
+        copies = student_copy(args.notebooks, args.output_dir)
+        if args.index:
+            source_dir = Path(args.notebooks[0]).parent
+            args.index.write_text(student_index(copies, source_dir=source_dir))
+        for path in copies:
             print(path)
         return 0
     if args.command == "browser":
