@@ -24,6 +24,18 @@ def test_box_figure_draws_every_box_and_labels_the_highlighted():
     plt.close(fig)
 
 
+def test_box_figure_puts_the_legend_inside_outside_or_nowhere():
+    groups = ["a", "a", "b", "a"]
+    inside = box_figure(BOXES, NAMES, groups=groups).axes[0]
+    assert inside.get_legend() is not None
+    outside = box_figure(BOXES, NAMES, groups=groups, legend="outside").axes[0]
+    renderer = outside.figure.canvas.get_renderer()
+    frame = outside.get_window_extent(renderer)
+    assert outside.get_legend().get_window_extent(renderer).x0 >= frame.x1  # right of the axes
+    assert box_figure(BOXES, NAMES, groups=groups, legend="none").axes[0].get_legend() is None
+    plt.close("all")
+
+
 def test_sources_containing_targets_ranks_sources_by_overlap():
     fig = sources_containing_targets(BOXES, NAMES, ["inner"], overlap_matrix(BOXES), top=2)
     labels = fig.axes[0].get_legend_handles_labels()[1]
@@ -36,5 +48,7 @@ def test_figures_refuse_bad_input():
         box_figure(Boxes(torch.zeros(2, 3), torch.ones(2, 3)), ["a", "b"])
     with pytest.raises(ValueError, match="highlighted"):
         box_figure(BOXES, NAMES, highlight=["nope"])
+    with pytest.raises(ValueError, match="legend must be"):
+        box_figure(BOXES, NAMES, legend="top")
     with pytest.raises(ValueError, match="unknown targets"):
         sources_containing_targets(BOXES, NAMES, ["nope"], overlap_matrix(BOXES))

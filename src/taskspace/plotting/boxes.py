@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -52,6 +53,7 @@ def box_figure(
     highlight: Sequence[str] | None = None,
     title: str = "",
     ax: Axes | None = None,
+    legend: Literal["inside", "outside", "none"] = "inside",
 ) -> Figure:
     """Draw ``(N, 2)`` boxes as rectangles (chapter 3).
 
@@ -64,7 +66,12 @@ def box_figure(
             label every box.
         title: the axes' title.
         ax: draw into these axes instead of a new figure.
+        legend: where the legend of the groups goes: ``"inside"`` the axes where it covers the
+            fewest boxes, ``"outside"`` to the right of the axes (covering nothing), or
+            ``"none"`` (e.g. for all panels of a figure but one, which share one legend).
     """
+    if legend not in ("inside", "outside", "none"):
+        raise ValueError(f"legend must be 'inside', 'outside' or 'none', got {legend!r}")
     low, high = _corners(boxes)
     if len(labels) != len(low) or (groups is not None and len(groups) != len(low)):
         raise ValueError(f"need one label (and group) per box: {len(low)} boxes")
@@ -97,12 +104,17 @@ def box_figure(
                 va="top",
                 color=c,
             )
-    if groups is not None:
+    if groups is not None and legend != "none":
         handles = [
             Rectangle((0, 0), 1, 1, facecolor=(*colour[k][:3], 0.3), edgecolor=colour[k])
             for k in keys
         ]
-        ax.legend(handles, keys, fontsize=8, loc="best", title="group", title_fontsize=8)
+        place = (
+            {"loc": "best"}
+            if legend == "inside"
+            else {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "borderaxespad": 0.0}
+        )
+        ax.legend(handles, keys, fontsize=8, title="group", title_fontsize=8, **place)
     _frame(ax, low, high)
     ax.set_title(title, fontsize=10)
     return fig

@@ -15,6 +15,9 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
+
+from taskspace.plotting.labels import label_points
 
 __all__ = [
     "MapPanel",
@@ -171,11 +174,13 @@ class MapPanel:
 
 def representation_maps(panels: Sequence[MapPanel], columns: int = 2) -> Figure:
     """Each panel: datasets as points in the plane of their first two principal components, with
-    an arrow from every dataset to each dataset that contains it (chapter 2)."""
+    an arrow from every dataset to each dataset that contains it and the ``labelled`` names placed
+    where they cover no other label or point (:func:`~taskspace.plotting.labels.label_points`)
+    (chapter 2)."""
     rows = -(-len(panels) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(6.0 * columns, 4.8 * rows), squeeze=False)
-    for ax, panel in zip(axes.flat, panels, strict=False):
-        xy = pca(panel.vectors).numpy()
+    coordinates = [pca(panel.vectors).numpy() for panel in panels]  # (N, 2) per panel
+    for ax, panel, xy in zip(axes.flat, panels, coordinates, strict=False):
         for i, j in panel.inside:
             ax.annotate(
                 "",
@@ -189,16 +194,20 @@ def representation_maps(panels: Sequence[MapPanel], columns: int = 2) -> Figure:
             points = ax.scatter(
                 xy[:, 0], xy[:, 1], c=panel.sizes.cpu().numpy(), cmap="viridis", s=22, zorder=3
             )
-            fig.colorbar(points, ax=ax, fraction=0.04, pad=0.02, label="classes in the dataset")
-        for name in panel.labelled:
-            i = list(panel.names).index(name)
-            ax.annotate(name, xy[i], xytext=(3, 3), textcoords="offset points", fontsize=7)
+            bar = fig.colorbar(
+                points, ax=ax, fraction=0.04, pad=0.02, label="classes in the dataset"
+            )
+            bar.locator = MaxNLocator(integer=True)  # a number of classes
+            bar.update_ticks()
         ax.set_xlabel("principal component 1")
         ax.set_ylabel("principal component 2")
         ax.set_title(panel.title, fontsize=10)
     for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
     fig.tight_layout()
+    for ax, panel, xy in zip(axes.flat, panels, coordinates, strict=False):  # final layout first
+        rows = [list(panel.names).index(name) for name in panel.labelled]
+        label_points(ax, xy[rows], panel.labelled, obstacles=xy)
     return fig
 
 
