@@ -43,23 +43,23 @@ def test_code_hash_ignores_outputs_markdown_and_injected_parameters(tmp_path: Pa
 
 def test_stale_check_catches_unstamped_changed_and_failed_notebooks(tmp_path: Path) -> None:
     path = make_notebook(tmp_path / "a.ipynb")
-    assert "never executed" in book.check([path])[0]
+    assert "never executed" in book.stale_reasons(path)[0]
     book.stamp(path, "book")
-    assert book.check([path]) == []
+    assert book.stale_reasons(path) == []
     make_notebook(path, code="x = 2")  # new code; give it the stamp of some other code
     notebook = nbformat.read(path, as_version=4)
     notebook.metadata["taskspace"] = {"code_hash": "0" * 64, "scale": "book"}
     nbformat.write(notebook, path)
-    assert "code changed" in book.check([path])[0]
+    assert "code changed" in book.stale_reasons(path)[0]
     book.stamp(path, "fast")
-    assert "scale 'fast'" in book.check([path])[0]
+    assert "scale 'fast'" in book.stale_reasons(path)[0]
     book.stamp(path, "book")
     notebook = nbformat.read(path, as_version=4)
     notebook.cells[2].outputs = [
         nbformat.v4.new_output("error", ename="KeyError", evalue="", traceback=[])
     ]
     nbformat.write(notebook, path)
-    assert "KeyError" in book.check([path])[0]
+    assert "KeyError" in book.stale_reasons(path)[0]
 
 
 def test_stale_check_catches_committed_stderr(tmp_path: Path) -> None:
@@ -71,11 +71,11 @@ def test_stale_check_catches_committed_stderr(tmp_path: Path) -> None:
         nbformat.v4.new_output("stream", name="stderr", text="findfont: Font family not found\n"),
     ]
     nbformat.write(notebook, path)
-    (reason,) = book.check([path])
+    (reason,) = book.stale_reasons(path)
     assert "stderr" in reason and "cell(s) 2" in reason and "findfont" in reason
     notebook.cells[2].outputs = notebook.cells[2].outputs[:1]
     nbformat.write(notebook, path)
-    assert book.check([path]) == []
+    assert book.stale_reasons(path) == []
 
 
 def test_scan_finds_external_assets_and_error_outputs(tmp_path: Path) -> None:
@@ -211,3 +211,20 @@ def test_student_index_links_each_copy_under_its_chapter_title(tmp_path: Path) -
     copies = book.student_copy([path], tmp_path / "book" / "_generated" / "student")
     index = book.student_index(copies, source_dir=tmp_path / "book")
     assert index == "* {download}`3. Boxes as sets </_generated/student/03_demo.ipynb>`\n"
+
+
+def test_text_pairs_follow_the_notebook(tmp_path: Path) -> None:
+    path = make_notebook(tmp_path / "03_demo.ipynb")
+    book.stamp(path, "book")
+    (reason,) = book.check([path])
+    assert "no text pair" in reason
+    (pair,) = book.write_text_pairs([path])
+    assert pair == tmp_path / "text" / "03_demo.md"
+    text = pair.read_text()
+    assert "Some text" in text and "x = 1" in text and "jupytext_version" not in text
+    assert book.check([path]) == []
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells[1].source = "Other text"  # prose only: the outputs are still current
+    nbformat.write(notebook, path)
+    (reason,) = book.check([path])
+    assert "out of date" in reason and "03_demo.md" in reason

@@ -4,7 +4,8 @@ Command line (the Makefile calls these)::
 
     python -m taskspace.book run --scale book book/01_tasks_and_data.ipynb ...
     python -m taskspace.book run --scale fast --output-dir _build/fast book/*.ipynb
-    python -m taskspace.book check book/*.ipynb          # outputs match the code?
+    python -m taskspace.book check book/*.ipynb          # outputs match the code? text pairs?
+    python -m taskspace.book pair book/*.ipynb           # write book/text/<chapter>.md pairs
     python -m taskspace.book results-table book/results  # markdown table for the intro
     python -m taskspace.book timings book/*.ipynb         # each chapter's run time at scale book
     python -m taskspace.book scan _build/html            # error outputs, external or repeated scripts
@@ -83,6 +84,7 @@ def run(notebooks: Sequence[Path], scale: str, output_dir: Path | None = None) -
             )
             if in_place:
                 stamp(target, scale, seconds=time.perf_counter() - started)
+                write_text_pairs([target])
             executed.append(target)
     return executed
 
@@ -152,8 +154,54 @@ def stale_reasons(path: Path) -> list[str]:
 
 
 def check(notebooks: Iterable[Path]) -> list[str]:
-    """Stale-output reasons for all ``notebooks``."""
-    return [reason for path in notebooks for reason in stale_reasons(Path(path))]
+    """Stale-output reasons for all ``notebooks``, and text pairs that no longer match them."""
+    paths = [Path(path) for path in notebooks]
+    return [reason for path in paths for reason in stale_reasons(path) + pair_reasons(path)]
+
+
+#: Where each chapter's text pair lives, relative to the chapter: ``book/text/<stem>.md``.
+TEXT_FOLDER = "text"
+_JUPYTEXT_VERSION = re.compile(r"^\s*jupytext_version:.*\n", re.M)
+
+
+def text_pair_path(notebook_path: Path) -> Path:
+    """``book/text/03_boxes.md`` for ``book/03_boxes.ipynb``."""
+    path = Path(notebook_path)
+    return path.parent / TEXT_FOLDER / f"{path.stem}.md"
+
+
+def text_pair(notebook_path: Path) -> str:
+    """The chapter's prose and code as a MyST markdown file (jupytext), without outputs.
+
+    A change to a chapter then reads, in review, as a diff of prose and code instead of JSON and
+    PNG bytes. The text is a function of the notebook (the notebook, executed by papermill, is
+    the source); the jupytext version line is left out so the pair does not churn with it.
+    """
+    import jupytext
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    return _JUPYTEXT_VERSION.sub("", jupytext.writes(notebook, fmt="md:myst"))
+
+
+def write_text_pairs(notebooks: Iterable[Path]) -> list[Path]:
+    """Write (or refresh) the text pair of every notebook; returns the pairs written."""
+    written = []
+    for path in map(Path, notebooks):
+        target = text_pair_path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text_pair(path), encoding="utf-8")
+        written.append(target)
+    return written
+
+
+def pair_reasons(notebook_path: Path) -> list[str]:
+    """Why the text pair of ``notebook_path`` does not match it (empty when it does)."""
+    target = text_pair_path(notebook_path)
+    if not target.is_file():
+        return [f"{notebook_path}: no text pair {target} (run: python -m taskspace.book pair)"]
+    if target.read_text(encoding="utf-8") != text_pair(notebook_path):
+        return [f"{target}: out of date with {notebook_path} (run: python -m taskspace.book pair)"]
+    return []
 
 
 def results_table(results_dir: Path, chapters_dir: Path | None = None) -> str:
@@ -358,6 +406,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     timings_cmd.add_argument("notebooks", nargs="+", type=Path)
     scan_cmd = commands.add_parser("scan", help="fail on error outputs or external assets")
     scan_cmd.add_argument("html_dir", type=Path)
+    pair_cmd = commands.add_parser("pair", help="write each chapter's MyST text pair")
+    pair_cmd.add_argument("notebooks", nargs="+", type=Path)
     browser_cmd = commands.add_parser("browser", help="load pages in headless Chromium")
     browser_cmd.add_argument("pages", nargs="+", type=Path)
     student_cmd = commands.add_parser("student", help="write copies without solution cells")
@@ -376,6 +426,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "timings":
         sys.stdout.write(timings_table(args.notebooks))
+        return 0
+    if args.command == "pair":
+        for path in write_text_pairs(args.notebooks):
+            print(path)
         return 0
     if args.command == "student":
         copies = student_copy(args.notebooks, args.output_dir)
