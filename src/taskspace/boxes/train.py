@@ -340,6 +340,7 @@ def train_on_splits(
     config: TrainConfig,
     validation: bool = False,
     description: str = "Task2Box",
+    sizes: torch.Tensor | None = None,
 ) -> tuple[BoxModel, Boxes, History]:
     """One network per split, side by side, on its existing datasets; boxes of all (ch. 5, 6).
 
@@ -354,6 +355,7 @@ def train_on_splits(
             with a fixed ``novel`` count).
         config: ``config.seeds`` holds ``R`` seeds.
         validation: pass each split's validation pairs to :func:`train_boxes`.
+        sizes: ``(N,)`` normalised dataset sizes for ``L_A`` (chapter 7), or ``None``.
 
     Returns:
         The ``R`` networks, the boxes ``(R, N, k)`` of all datasets and the :class:`History`.
@@ -366,6 +368,7 @@ def train_on_splits(
         torch.stack([s.block(s.train) for s in splits]),
         torch.stack([s.block(s.validation) for s in splits]) if validation else None,
         config=config,
+        sizes=None if sizes is None else torch.stack([sizes[s.existing] for s in splits]),
         description=description,
     )
     return model, embed(model, features.expand(len(splits), -1, -1)), history

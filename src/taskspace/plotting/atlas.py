@@ -1,0 +1,277 @@
+"""Figures of the map of datasets (chapter 7).
+
+* :func:`soft_overlap_picture` -- two point clouds in the plane, each point of one joined to its
+  nearest neighbour in the other, and the threshold ball of Eq. 10–12;
+* :func:`atlas_figure` -- Task2Box's figure 5 for our datasets: every box, coloured by group,
+  numbered where the number does not collide with another, with the key beside the map;
+* :func:`placement_figure` -- the map with a placed dataset and the boxes that contain it most.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle, Rectangle
+from matplotlib.transforms import Bbox
+
+from taskspace.atlas.placement import Placement
+from taskspace.boxes.geometry import Boxes
+from taskspace.plotting.boxes import _corners, _frame
+
+__all__ = ["atlas_figure", "placement_figure", "soft_overlap_picture"]
+
+_GROUP_COLOURS = plt.get_cmap("tab10")
+
+
+def soft_overlap_picture(
+    a: torch.Tensor, b: torch.Tensor, names: tuple[str, str] = ("A", "B"), ax: Axes | None = None
+) -> Figure:
+    """``so(A, B)`` drawn for 2-D point sets ``a`` ``(N, 2)`` and ``b`` ``(M, 2)`` (chapter 7).
+
+    Each point of ``A`` is joined to its nearest neighbour in ``B``: green when that distance is
+    below ``t_B``, the mean pairwise distance inside ``B`` (the point counts as "in B"), red
+    otherwise. The ball of radius ``t_B`` is drawn around the point of ``A`` farthest from ``B``
+    that still counts, and the title gives ``so(A, B)``.
+    """
+    a, b = a.detach().double().cpu(), b.detach().double().cpu()
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != 2 or b.shape[1] != 2 or len(b) < 2:
+        raise ValueError(
+            f"need (N, 2) and (M >= 2, 2) points, got {tuple(a.shape)}, {tuple(b.shape)}"
+        )
+    distances = torch.cdist(a, b)
+    nearest, which = distances.min(1)
+    inner = torch.cdist(b, b)
+    threshold = float(inner[torch.triu(torch.ones_like(inner, dtype=torch.bool), 1)].mean())
+    close = nearest < threshold
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 5))
+    for i in range(len(a)):
+        j = int(which[i])
+        ax.plot(
+            [a[i, 0], b[j, 0]],
+            [a[i, 1], b[j, 1]],
+            color="#2ca02c" if close[i] else "#d62728",
+            linewidth=0.8,
+            zorder=1,
+        )
+    ax.scatter(
+        b[:, 0], b[:, 1], s=14, color="#ff7f0e", label=f"{names[1]} (M = {len(b)})", zorder=2
+    )
+    ax.scatter(
+        a[:, 0], a[:, 1], s=14, color="#1f77b4", label=f"{names[0]} (N = {len(a)})", zorder=3
+    )
+    if close.any():
+        centre = a[torch.nonzero(close).squeeze(1)[nearest[close].argmax()]]
+        ax.add_patch(
+            Circle(tuple(centre.tolist()), threshold, fill=False, linestyle="--", color="black")
+        )
+        ax.plot(
+            [], [], linestyle="--", color="black", label=f"radius t_{names[1]} = {threshold:.2f}"
+        )
+    ax.plot([], [], color="#2ca02c", label=f"nearest in {names[1]} closer than t")
+    ax.plot([], [], color="#d62728", label="farther")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlabel("embedding dimension 1")
+    ax.set_ylabel("embedding dimension 2")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+    ax.set_title(
+        f"so({names[0]}, {names[1]}) = {int(close.sum())}/{len(a)} = {float(close.double().mean()):.2f}",
+        fontsize=10,
+    )
+    return fig
+
+
+def _group_colours(groups: Sequence[str]) -> dict[str, tuple[float, ...]]:
+    return {g: _GROUP_COLOURS(i % 10) for i, g in enumerate(dict.fromkeys(groups))}
+
+
+def _draw_map(ax: Axes, low: np.ndarray, high: np.ndarray, colours: list, alpha: float) -> None:
+    order = np.argsort(-np.prod(high - low, axis=1))  # large boxes first, small ones on top
+    for i in order:
+        ax.add_patch(
+            Rectangle(
+                tuple(low[i]),
+                *(high[i] - low[i]),
+                facecolor=(*colours[i][:3], alpha),
+                edgecolor=colours[i],
+                linewidth=1.0,
+            )
+        )
+
+
+def _label_boxes(
+    ax: Axes, low: np.ndarray, high: np.ndarray, texts: list[str], colours: list
+) -> None:
+    """Put each text at a corner of its box where it overlaps no text placed before it.
+
+    Small boxes are labelled first; each label tries the four corners (inside the box) and
+    then the four corners outside; if all collide it goes where it collides least.
+    """
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    placed: list[Bbox] = []
+    order = np.argsort(np.prod(high - low, axis=1))
+    for i in order:
+        (x0, y0), (x1, y1) = low[i], high[i]
+        candidates = [
+            ((x0, y1), "left", "top", (2, -2)),
+            ((x1, y1), "right", "top", (-2, -2)),
+            ((x0, y0), "left", "bottom", (2, 2)),
+            ((x1, y0), "right", "bottom", (-2, 2)),
+            ((x0, y1), "left", "bottom", (0, 2)),
+            ((x1, y1), "right", "bottom", (0, 2)),
+            ((x0, y0), "left", "top", (0, -2)),
+            ((x1, y0), "right", "top", (0, -2)),
+        ]
+        best, best_overlap = None, np.inf
+        for point, ha, va, offset in candidates:
+            text = ax.annotate(
+                texts[i],
+                point,
+                xytext=offset,
+                textcoords="offset points",
+                ha=ha,
+                va=va,
+                fontsize=7,
+                fontweight="bold",
+                color=colours[i],
+                bbox={"boxstyle": "square,pad=0.05", "facecolor": "white", "alpha": 0.7, "lw": 0},
+            )
+            extent = text.get_window_extent(renderer).expanded(1.05, 1.1)
+            overlap = sum(_area(extent, other) for other in placed)
+            if overlap < best_overlap:
+                if best is not None:
+                    best[0].remove()
+                best, best_overlap = (text, extent), overlap
+            else:
+                text.remove()
+            if overlap == 0:
+                break
+        placed.append(best[1])
+
+
+def _area(a: Bbox, b: Bbox) -> float:
+    width = min(a.x1, b.x1) - max(a.x0, b.x0)
+    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return max(width, 0.0) * max(height, 0.0)
+
+
+def atlas_figure(
+    boxes: Boxes,
+    names: Sequence[str],
+    groups: Sequence[str],
+    sizes: Sequence[int] | None = None,
+    title: str = "",
+) -> Figure:
+    """The map: ``(m, 2)`` boxes coloured by group, numbered, with a key of names (chapter 7).
+
+    Args:
+        boxes: ``(m, 2)`` boxes.
+        names: ``m`` dataset names (listed in the key beside their numbers).
+        groups: ``m`` group names (colours; the key is grouped by them).
+        sizes: ``m`` numbers of images, quoted in the key.
+        title: the map's title.
+    """
+    low, high = _corners(boxes)
+    m = len(low)
+    if len(names) != m or len(groups) != m or (sizes is not None and len(sizes) != m):
+        raise ValueError(f"need one name, group (and size) per box: {m} boxes")
+    colour_of = _group_colours(groups)
+    colours = [colour_of[g] for g in groups]
+    fig = plt.figure(figsize=(14, 9))
+    ax = fig.add_axes((0.05, 0.07, 0.62, 0.86))
+    key = fig.add_axes((0.69, 0.02, 0.3, 0.96))
+    key.axis("off")
+    _draw_map(ax, low, high, colours, alpha=0.06)
+    _frame(ax, low, high, margin=0.03)
+    _label_boxes(ax, low, high, [str(i + 1) for i in range(m)], colours)
+    ax.set_title(title, fontsize=11)
+    lines = []
+    for group in colour_of:
+        lines.append((group, colour_of[group], True))
+        for i in range(m):
+            if groups[i] == group:
+                count = "" if sizes is None else f"  ({sizes[i]})"
+                lines.append((f"{i + 1:>2}  {names[i]}{count}", colour_of[group], False))
+    step = 1.0 / max(len(lines), 1)
+    for row, (text, colour, heading) in enumerate(lines):
+        key.text(
+            0.0,
+            1.0 - row * step,
+            text,
+            color=colour,
+            fontsize=8 if heading else 7.5,
+            fontweight="bold" if heading else "normal",
+            family="monospace",
+            va="top",
+            transform=key.transAxes,
+        )
+    return fig
+
+
+def placement_figure(
+    boxes: Boxes, names: Sequence[str], groups: Sequence[str], placement: Placement, top: int = 3
+) -> Figure:
+    """The map with a placed dataset (filled) and the ``top`` boxes that contain most of it
+    (outlined and labelled; chapter 7 and ``python -m taskspace.atlas place``)."""
+    low, high = _corners(boxes)
+    if len(names) != len(low) or tuple(names) != placement.names:
+        raise ValueError("the placement was made on another map (names differ)")
+    colour_of = _group_colours(groups)
+    fig, ax = plt.subplots(figsize=(8.5, 7))
+    _draw_map(ax, low, high, [colour_of[g] for g in groups], alpha=0.03)
+    containers = placement.containers(top)
+    for rank, relation in enumerate(containers):
+        j = names.index(relation.name)
+        ax.add_patch(
+            Rectangle(
+                tuple(low[j]),
+                *(high[j] - low[j]),
+                facecolor="none",
+                edgecolor=plt.get_cmap("Set1")(rank),
+                linewidth=2.5,
+                label=f"{relation.name}: d_box {relation.predicted:.2f} (measured {relation.measured:.2f})",
+            )
+        )
+    new_low, new_high = (
+        x.detach().double().cpu().numpy() for x in (placement.box.low, placement.box.high)
+    )
+    ax.add_patch(
+        Rectangle(
+            tuple(new_low),
+            *(new_high - new_low),
+            facecolor="#303030",
+            alpha=0.5,
+            edgecolor="black",
+            hatch="//",
+            linewidth=1.5,
+            label=f"{placement.name} ({placement.size} images)",
+        )
+    )
+    _frame(ax, np.vstack([low, new_low]), np.vstack([high, new_high]), margin=0.03)
+    handles = [
+        Rectangle((0, 0), 1, 1, facecolor=(*colour[:3], 0.2), edgecolor=colour)
+        for colour in colour_of.values()
+    ]
+    groups_legend = ax.legend(
+        handles,
+        list(colour_of),
+        fontsize=7,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        title="map datasets",
+    )
+    ax.add_artist(groups_legend)
+    ax.legend(
+        fontsize=7,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.1),
+        title="placed, and its top containers",
+    )
+    ax.set_title(f"{placement.name} placed on the map of {len(names)} datasets", fontsize=10)
+    fig.tight_layout()
+    return fig
