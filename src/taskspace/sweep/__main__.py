@@ -1,0 +1,158 @@
+"""``python -m taskspace.sweep agreement|discovery|boxes [options]``, alone or under ``torchrun``.
+
+The defaults are the chapters' scale ``paper`` (chapters 8, 9 and 4); ``--help`` on each command
+lists its options. Examples (README.md, "Running at paper scale", has the multi-GPU lines)::
+
+    python -m taskspace.sweep agreement --architecture resnet18 mlp vit
+    torchrun --nproc_per_node=8 -m taskspace.sweep discovery --lambdas 0 0.66 5
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from pathlib import Path
+
+import torch
+
+from taskspace.agreement import META_GRADIENTS, NetworkSpec, ProxyConfig, TrainConfig
+from taskspace.device import default_device
+from taskspace.hierarchies import EXPERIMENTS, hierarchy_experiment
+from taskspace.sweep.distributed import Job, run_sweep
+from taskspace.sweep.jobs import (
+    DATASETS,
+    agreement_jobs,
+    boxes_jobs,
+    dataset_pools,
+    discovery_jobs,
+)
+
+
+def _width(text: str) -> int | None:
+    """``--width``: an integer, or ``paper`` for the architecture's own width."""
+    return None if text == "paper" else int(text)
+
+
+def _spec(architecture: str, width: int | None, images: torch.Tensor) -> NetworkSpec:
+    return NetworkSpec(architecture, images.shape[1], images.shape[2], width=width)
+
+
+def _agreement(args: argparse.Namespace, device: torch.device) -> list[Job]:
+    train_pool, test_pool = dataset_pools(args.dataset)
+    specs = [_spec(a, args.width, train_pool.images) for a in args.architecture]
+    config = TrainConfig(batch_size=args.batch_size, max_epochs=args.max_epochs)
+    return agreement_jobs(
+        train_pool,
+        test_pool,
+        specs,
+        args.n_train,
+        args.n_test,
+        args.human,
+        args.random,
+        config,
+        device,
+        n_networks=args.networks,
+    )
+
+
+def _discovery(args: argparse.Namespace, device: torch.device) -> list[Job]:
+    train_pool, _ = dataset_pools(args.dataset)
+    proxy = ProxyConfig(
+        inner_steps=args.inner_steps, batch_size=args.inner_batch, inner_lr=args.inner_lr
+    )
+    return discovery_jobs(
+        train_pool,
+        _spec(args.architecture, args.width, train_pool.images),
+        args.pool_per_class,
+        args.n_heads,
+        args.meta_steps,
+        proxy,
+        args.lambdas,
+        args.seeds,
+        device,
+        meta_gradient=args.meta_gradient,
+    )
+
+
+def _boxes(args: argparse.Namespace, device: torch.device) -> list[Job]:
+    experiments = {name: hierarchy_experiment(name) for name in args.experiment}
+    return boxes_jobs(
+        experiments, args.representation, args.box_dim, args.draws, args.steps, device
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m taskspace.sweep", description=__doc__.splitlines()[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.add_argument("--summary", type=Path, default=Path(f"sweep_{name}.json"))
+        sub.add_argument("--threads", type=int, default=1, help="torch threads per process")
+        sub.add_argument("--timeout-hours", type=float, default=72.0)
+        return sub
+
+    agreement = command("agreement", "AS of human- and random-labelled tasks (chapter 8)")
+    agreement.add_argument("--dataset", choices=DATASETS, default="fashion-mnist")
+    agreement.add_argument("--architecture", nargs="+", default=["resnet18"])
+    agreement.add_argument("--width", type=_width, default=None, help="an int or 'paper'")
+    agreement.add_argument("--n-train", type=int, nargs="+", default=[45000])
+    agreement.add_argument("--n-test", type=int, default=5000)
+    agreement.add_argument("--human", type=int, default=20, help="human-labelled tasks")
+    agreement.add_argument("--random", type=int, default=20, help="random-labelled tasks")
+    agreement.add_argument("--networks", type=int, default=2, help="networks per task")
+    agreement.add_argument("--batch-size", type=int, default=512)
+    agreement.add_argument("--max-epochs", type=int, default=100)
+
+    discovery = command("discovery", "task discovery for several lambdas and seeds (chapter 9)")
+    discovery.add_argument("--dataset", choices=DATASETS, default="fashion-mnist")
+    discovery.add_argument("--architecture", default="resnet18")
+    discovery.add_argument("--width", type=_width, default=None, help="an int or 'paper'")
+    discovery.add_argument("--pool-per-class", type=int, default=4500)
+    discovery.add_argument("--n-heads", type=int, default=32)
+    discovery.add_argument("--meta-steps", type=int, default=10000)
+    discovery.add_argument("--inner-steps", type=int, default=50)
+    discovery.add_argument("--inner-batch", type=int, default=512)
+    discovery.add_argument("--inner-lr", type=float, default=0.01)
+    discovery.add_argument("--lambdas", type=float, nargs="+", default=[0.66])
+    discovery.add_argument("--seeds", type=int, nargs="+", default=[0])
+    discovery.add_argument("--meta-gradient", choices=META_GRADIENTS, default="recompute")
+
+    boxes = command("boxes", "Task2Box draws on the hierarchy experiments (chapter 4)")
+    boxes.add_argument("--experiment", choices=sorted(EXPERIMENTS), nargs="+")
+    boxes.add_argument("--representation", nargs="+", default=["mu"])
+    boxes.add_argument("--box-dim", type=int, nargs="+", default=[2, 3, 5, 8, 16])
+    boxes.add_argument("--draws", type=int, default=5)
+    boxes.add_argument("--steps", type=int, default=1350)
+    boxes.set_defaults(experiment=["imagenet", "inat"])
+    return parser
+
+
+BUILDERS = {"agreement": _agreement, "discovery": _discovery, "boxes": _boxes}
+
+
+def main(argv: Sequence[str] | None = None, after_job: Callable[[Job], None] | None = None) -> None:
+    """Parse ``argv``, build the command's jobs and run them (see :func:`run_sweep`; tests pass
+    ``after_job`` to stop a process mid-sweep)."""
+    args = _parser().parse_args(argv)
+    torch.set_num_threads(args.threads)
+    device = default_device()
+    jobs = BUILDERS[args.command](args, device)
+    settings = {
+        key: value for key, value in vars(args).items() if key not in ("summary", "timeout_hours")
+    }
+    settings["device"] = device.type
+    run_sweep(
+        jobs,
+        args.summary,
+        settings,
+        timeout=timedelta(hours=args.timeout_hours),
+        after_job=after_job,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,300 @@
+"""The jobs of the three sweeps: agreement scores, task discovery, Task2Box draws.
+
+Each builder reproduces one chapter's recipe (which images, which labels, which seeds), so the
+jobs compute the very cache keys that the chapter computes and the chapter, run afterwards at
+scale ``paper`` on the same kind of device, finds every result on disk:
+
+* :func:`agreement_jobs` — chapter 8's ``measure_tasks``: training images
+  ``pool.sample(per_class=N // 10, seed=0)``, test images ``sample(per_class=n_test // 10,
+  seed=1)``, human tasks :func:`~taskspace.agreement.sample_human_tasks` ``(n, seed=0)``, random
+  tasks ``1000, 1001, ...``, network seed = the task's index in its list;
+* :func:`discovery_jobs` — chapter 9's ``discover``: the pool ``sample(per_class=p, seed=2)``,
+  the encoder with ``n_heads`` outputs, the chapter's :class:`DiscoveryConfig` fields;
+* :func:`boxes_jobs` — chapter 4's ``fit_draws``: all draws of one experiment, representation
+  and box dimension side by side (one job), stored in the content-keyed cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from functools import partial
+
+import torch
+
+from taskspace.agreement import (
+    DiscoveryConfig,
+    NetworkSpec,
+    ProxyConfig,
+    TrainConfig,
+    discover_tasks,
+    human_labels,
+    measure_agreement,
+    random_labels,
+    sample_human_tasks,
+)
+from taskspace.agreement.cache import cached
+from taskspace.boxes.geometry import Boxes, overlap_matrix
+from taskspace.boxes.losses import HIERARCHY_WEIGHTS
+from taskspace.boxes.train import TrainConfig as BoxTrainConfig
+from taskspace.boxes.train import train_on_splits
+from taskspace.data.images import (
+    ImageDataset,
+    load_cifar10,
+    load_digits,
+    load_fashion_mnist,
+    load_mnist5k,
+)
+from taskspace.hierarchies import HierarchyExperiment, containment_scores, hierarchy_splits
+from taskspace.sweep.distributed import Job, Row
+
+__all__ = ["DATASETS", "agreement_jobs", "boxes_jobs", "dataset_pools", "discovery_jobs"]
+
+#: Image sources a sweep can train on (their training and test pools).
+DATASETS = ("fashion-mnist", "cifar10", "mnist5k", "digits")
+
+#: A task of chapter 8: a tuple of positive classes (human-labelled) or a seed (random labels).
+Task = tuple[int, ...] | int
+
+
+def dataset_pools(name: str) -> tuple[ImageDataset, ImageDataset]:
+    """``(training pool, test pool)`` of one of :data:`DATASETS` (chapter 8's choice of splits:
+    the official ones, or a stratified 80/20 split with seed 0 where there is none)."""
+    if name == "fashion-mnist":
+        return load_fashion_mnist("train"), load_fashion_mnist("test")
+    if name == "cifar10":
+        return load_cifar10("train"), load_cifar10("test")
+    if name == "mnist5k":
+        return load_mnist5k().split(test_fraction=0.2, seed=0)
+    if name == "digits":
+        return load_digits().split(test_fraction=0.2, seed=0)
+    raise ValueError(f"unknown dataset {name!r}; choose from {DATASETS}")
+
+
+def _task_labels(task: Task, train: ImageDataset, test: ImageDataset) -> tuple[torch.Tensor, ...]:
+    """``(train labels (N_tr,), test labels (N_te,))`` of a task, as chapter 8 labels it."""
+    if isinstance(task, tuple):
+        return human_labels(train.labels, task), human_labels(test.labels, task)
+    return random_labels(len(train), seed=task), random_labels(len(test), seed=10_000 + task)
+
+
+def _agreement_row(
+    spec: NetworkSpec,
+    train: ImageDataset,
+    test: ImageDataset,
+    task: Task,
+    seed: int,
+    config: TrainConfig,
+    n_networks: int,
+    device: torch.device,
+) -> Row:
+    train_labels, test_labels = _task_labels(task, train, test)
+    run = measure_agreement(
+        spec,
+        train.images,
+        train_labels,
+        test.images,
+        n_networks=n_networks,
+        seed=seed,
+        config=config,
+        device=device,
+    )
+    return {
+        "as": run.score.mean,
+        "train_accuracy_min": run.train_accuracy.min().item(),
+        "epochs_max": int(run.epochs.max()),
+        "test_accuracy": run.test_accuracy(test_labels).mean().item(),
+    }
+
+
+def agreement_jobs(
+    train_pool: ImageDataset,
+    test_pool: ImageDataset,
+    specs: Sequence[NetworkSpec],
+    n_train: Sequence[int],
+    n_test: int,
+    n_human: int,
+    n_random: int,
+    config: TrainConfig,
+    device: torch.device,
+    n_networks: int = 2,
+) -> list[Job]:
+    """The AS of ``n_human`` human- and ``n_random`` random-labelled tasks for every
+    architecture and training-set size (chapter 8's main, architecture and size sweeps).
+
+    Args:
+        train_pool, test_pool: e.g. :func:`dataset_pools` ``("fashion-mnist")``.
+        specs: the architectures (``in_channels``/``image_size`` of the pools' images).
+        n_train: training-set sizes ``N`` (``N // 10`` images per class; nested samples).
+        n_test: test images (``n_test // 10`` per class).
+        config: how each network trains (chapter 8: ``batch_size``, ``max_epochs`` per scale).
+        device: where to train; part of the cache key.
+        n_networks: networks per task (2: the paper's AS).
+
+    Returns:
+        one job per (architecture, ``N``, task), named e.g. ``"mlp N=400 human (0, 3, 5, 7, 8)"``;
+        its row holds ``as``, ``train_accuracy_min``, ``epochs_max``, ``test_accuracy``.
+    """
+    test = test_pool.sample(per_class=n_test // 10, seed=1)
+    tasks: dict[str, list[Task]] = {
+        "human": list(sample_human_tasks(n_human, seed=0)),
+        "random": [1000 + i for i in range(n_random)],
+    }
+    jobs = []
+    for spec in specs:
+        for n in n_train:
+            train = train_pool.sample(per_class=n // 10, seed=0)
+            for kind, kind_tasks in tasks.items():
+                for index, task in enumerate(kind_tasks):
+                    run = partial(
+                        _agreement_row, spec, train, test, task, index, config, n_networks, device
+                    )
+                    jobs.append(Job(f"{spec.label} N={n} {kind} {task}", run))
+    return jobs
+
+
+def _fifth_means(values: torch.Tensor) -> tuple[float, float]:
+    """Means of the first and of the last fifth of a ``(T,)`` history (at least one value)."""
+    width = max(1, len(values) // 5)
+    return values[:width].mean().item(), values[-width:].mean().item()
+
+
+def _discovery_row(
+    spec: NetworkSpec,
+    pool: torch.Tensor,
+    config: DiscoveryConfig,
+    seed: int,
+    meta_gradient: str,
+    device: torch.device,
+) -> Row:
+    encoder_spec = NetworkSpec(
+        spec.architecture, spec.in_channels, spec.image_size, config.n_heads, spec.width
+    )
+    found = discover_tasks(
+        encoder_spec,
+        spec,
+        pool,
+        config=config,
+        seed=seed,
+        meta_gradient=meta_gradient,
+        device=device,
+    )
+    proxy_first, proxy_last = _fifth_means(found.history["proxy"])
+    _, uniformity_last = _fifth_means(found.history["uniformity"])
+    return {
+        "proxy_first_fifth": proxy_first,
+        "proxy_last_fifth": proxy_last,
+        "uniformity_last_fifth": uniformity_last,
+        "meta_steps": len(found.history["proxy"]),
+    }
+
+
+def discovery_jobs(
+    train_pool: ImageDataset,
+    spec: NetworkSpec,
+    pool_per_class: int,
+    n_heads: int,
+    meta_steps: int,
+    proxy: ProxyConfig,
+    uniformity_weights: Sequence[float],
+    seeds: Sequence[int],
+    device: torch.device,
+    meta_gradient: str = "recompute",
+) -> list[Job]:
+    """Task discovery for every ``lambda`` and seed (chapter 9's run and its ``lambda`` sweep).
+
+    Args:
+        train_pool: the images' source; the pool is ``sample(per_class=pool_per_class, seed=2)``.
+        spec: the inner networks' architecture (the encoder's backbone is the same with
+            ``n_heads`` outputs).
+        n_heads, meta_steps, proxy: the :class:`DiscoveryConfig` fields chapter 9 sets.
+        uniformity_weights: the ``lambda`` values (Eq. 3).
+        seeds: the discovery seeds (chapter 9 uses 0).
+        device: where to run; part of the cache key.
+        meta_gradient: see :func:`~taskspace.agreement.discover_tasks`.
+
+    Returns:
+        one job per (``lambda``, seed), named e.g. ``"discovery lambda=0.66 seed=0"``; its row
+        holds the proxy-AS over the first and last fifth of the meta-steps and the final
+        uniformity loss.
+    """
+    pool = train_pool.sample(per_class=pool_per_class, seed=2).images
+    jobs = []
+    for weight in uniformity_weights:
+        config = DiscoveryConfig(
+            n_heads=n_heads, uniformity_weight=weight, meta_steps=meta_steps, proxy=proxy
+        )
+        for seed in seeds:
+            run = partial(_discovery_row, spec, pool, config, seed, meta_gradient, device)
+            jobs.append(Job(f"discovery lambda={weight:g} seed={seed}", run))
+    return jobs
+
+
+def _boxes_row(
+    name: str,
+    experiment: HierarchyExperiment,
+    representation: str,
+    config: BoxTrainConfig,
+    device: torch.device,
+) -> Row:
+    draws = len(config.seeds) if isinstance(config.seeds, tuple) else 1
+    relation = experiment.relation.to(device)
+    splits = hierarchy_splits(replace(experiment, relation=relation), draws)
+    features = experiment.representations[representation]
+
+    def train() -> dict[str, torch.Tensor]:
+        _, boxes, _ = train_on_splits(
+            features.to(device), relation.float(), splits, config, description=name
+        )
+        return {"low": boxes.low.detach().cpu(), "high": boxes.high.detach().cpu()}
+
+    parts = {
+        "kind": "sweep-boxes",
+        "features": features,
+        "relation": experiment.relation,
+        "novel": experiment.novel,
+        "config": repr(config),
+        "device": device.type,
+    }
+    stored = cached(parts, train)
+    overlap = overlap_matrix(Boxes(stored["low"].to(device), stored["high"].to(device)))
+    scores = containment_scores(overlap, relation, splits)
+    return {
+        "f1_existing_mean": scores.existing.mean().item(),
+        "f1_novel_mean": scores.novel.mean().item(),
+        "draws": draws,
+    }
+
+
+def boxes_jobs(
+    experiments: Mapping[str, HierarchyExperiment],
+    representations: Sequence[str],
+    box_dims: Sequence[int],
+    draws: int,
+    steps: int,
+    device: torch.device,
+) -> list[Job]:
+    """Task2Box on every hierarchy experiment, representation and box dimension (chapter 4).
+
+    One job trains the ``draws`` random draws side by side (seeds ``0 .. draws - 1``, splits
+    :func:`~taskspace.hierarchies.hierarchy_splits`, the hierarchy loss weights), as chapter 4's
+    ``fit_draws`` does, and stores the boxes ``(draws, N, k)`` in the content-keyed cache.
+
+    Returns:
+        one job per (experiment, representation, ``k``), named e.g. ``"imagenet mu k=5"``; its
+        row holds the mean containment F1 over draws on existing and on novel datasets.
+    """
+    jobs = []
+    for name, experiment in experiments.items():
+        for representation in representations:
+            for box_dim in box_dims:
+                config = BoxTrainConfig(
+                    box_dim=box_dim,
+                    steps=steps,
+                    weights=HIERARCHY_WEIGHTS,
+                    seeds=tuple(range(draws)),
+                )
+                label = f"{name} {representation} k={box_dim}"
+                run = partial(_boxes_row, label, experiment, representation, config, device)
+                jobs.append(Job(label, run))
+    return jobs

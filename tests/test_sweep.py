@@ -1,0 +1,256 @@
+"""Tests of taskspace.sweep: the split of jobs, 1 vs 2 gloo processes, a killed rank and a rerun,
+and that the chapters' own calls find the sweep's results in the cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+import taskspace.agreement.discovery as discovery_module
+import taskspace.agreement.measure as measure_module
+import taskspace.sweep.jobs as jobs_module
+from taskspace.agreement import (
+    DiscoveryConfig,
+    NetworkSpec,
+    ProxyConfig,
+    TrainConfig,
+    discover_tasks,
+    human_labels,
+    measure_agreement,
+    sample_human_tasks,
+)
+from taskspace.device import default_device
+from taskspace.hierarchies import HierarchyExperiment, inclusion_relation
+from taskspace.sweep import (
+    Job,
+    assigned_jobs,
+    boxes_jobs,
+    dataset_pools,
+    discovery_jobs,
+    run_sweep,
+)
+from taskspace.sweep.__main__ import main
+
+# A tiny agreement sweep: 2 human + 2 random tasks, an MLP on 100 of scikit-learn's digits.
+TINY = ["agreement", "--dataset", "digits", "--architecture", "mlp", "--n-train", "100"]
+TINY += ["--n-test", "100", "--human", "2", "--random", "2", "--batch-size", "32"]
+TINY += ["--max-epochs", "3"]
+N_JOBS = 4
+
+
+@pytest.fixture
+def one_thread():
+    """Run with one torch thread (as the sweep sets it) and restore the count afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _isolated_cache(monkeypatch: pytest.MonkeyPatch, folder: Path) -> Path:
+    monkeypatch.setenv("TASKSPACE_CACHE", str(folder))
+    monkeypatch.setenv("TASKSPACE_QUIET", "1")
+    return folder
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _stored_results(cache: Path) -> dict[Path, int]:
+    """The agreement cache's entries and their modification times."""
+    return {p: p.stat().st_mtime_ns for p in (cache / "agreement").glob("*.pt")}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    """The tiny sweep in this process (no torchrun): its summary and its cache folder."""
+    folder = tmp_path_factory.mktemp("reference")
+    with pytest.MonkeyPatch.context() as patch:
+        cache = _isolated_cache(patch, folder / "cache")
+        threads = torch.get_num_threads()
+        try:
+            main([*TINY, "--summary", str(folder / "summary.json")])
+        finally:
+            torch.set_num_threads(threads)
+    return json.loads((folder / "summary.json").read_text()), cache
+
+
+def test_jobs_are_split_deterministically_and_completely() -> None:
+    jobs = [Job(f"job {i}", dict) for i in range(7)]
+    parts = [assigned_jobs(jobs, rank, 3) for rank in range(3)]
+    assert [[j.name for j in part] for part in parts] == [
+        ["job 0", "job 3", "job 6"],
+        ["job 1", "job 4"],
+        ["job 2", "job 5"],
+    ]
+    assert assigned_jobs(jobs, 0, 1) == jobs
+    with pytest.raises(ValueError, match="rank"):
+        assigned_jobs(jobs, 3, 3)
+
+
+def test_repeated_job_names_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"unique.*'a'"):
+        run_sweep([Job("a", dict), Job("a", dict)], tmp_path / "s.json", {})
+
+
+def test_one_process_summary(reference: tuple[dict, Path]) -> None:
+    summary, cache = reference
+    assert summary["settings"]["dataset"] == "digits"
+    assert len(summary["jobs"]) == N_JOBS == len(_stored_results(cache))
+    for name, row in summary["jobs"].items():
+        assert 0 <= row["as"] <= 1 and 0 <= row["test_accuracy"] <= 1, name
+        assert row["epochs_max"] <= 3
+
+
+def test_two_gloo_processes_under_torchrun_give_the_same_summary(
+    reference: tuple[dict, Path], tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "TASKSPACE_CACHE": str(tmp_path / "cache"),  # nothing to reuse: both ranks compute
+        "TASKSPACE_QUIET": "1",
+        "GLOO_SOCKET_IFNAME": "lo",
+        "OMP_NUM_THREADS": "1",
+    }
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2"]
+    command += ["--master_addr=127.0.0.1", f"--master_port={_free_port()}"]
+    command += ["-m", "taskspace.sweep", *TINY, "--summary", str(tmp_path / "summary.json")]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads((tmp_path / "summary.json").read_text()) == reference[0]
+    assert len(_stored_results(tmp_path / "cache")) == N_JOBS
+
+
+def _kill_self(job: Job) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _rank(rank: int, world_size: int, port: int, argv: list[str], kill_rank: int | None) -> None:
+    """One process of a sweep started the way torchrun starts it (its environment variables)."""
+    os.environ.update(
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(world_size),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        GLOO_SOCKET_IFNAME="lo",
+    )
+    main(argv, after_job=_kill_self if rank == kill_rank else None)
+
+
+def test_a_killed_rank_then_a_rerun_finishes_with_the_same_summary(
+    reference: tuple[dict, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = _isolated_cache(monkeypatch, tmp_path / "cache")
+    summary = tmp_path / "summary.json"
+    argv = [*TINY, "--summary", str(summary)]
+    with pytest.raises(mp.ProcessExitedException, match="signal SIGKILL"):
+        mp.spawn(_rank, args=(2, _free_port(), argv, 1), nprocs=2)
+    finished = _stored_results(cache)
+    assert not summary.exists()
+    assert 1 <= len(finished) < N_JOBS  # rank 1 died after its first job, before its second
+
+    mp.spawn(_rank, args=(2, _free_port(), argv, None), nprocs=2)
+    assert json.loads(summary.read_text()) == reference[0]
+    after = _stored_results(cache)
+    assert len(after) == N_JOBS
+    assert all(after[path] == mtime for path, mtime in finished.items())  # not recomputed
+
+
+def _no_training(*args: object, **kwargs: object) -> None:
+    raise AssertionError("recomputed: the cache key differs from the sweep's")
+
+
+def test_chapter_8_recipe_reads_the_sweep_results(
+    reference: tuple[dict, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _isolated_cache(monkeypatch, reference[1])
+    monkeypatch.setattr(measure_module, "_train_and_predict", _no_training)
+    train_pool, test_pool = dataset_pools("digits")
+    train = train_pool.sample(per_class=100 // 10, seed=0)  # chapter 8's training_set
+    test = test_pool.sample(per_class=100 // 10, seed=1)
+    task = sample_human_tasks(2, seed=0)[0]
+    run = measure_agreement(
+        NetworkSpec("mlp", in_channels=1, image_size=8),
+        train.images,
+        human_labels(train.labels, task),
+        test.images,
+        seed=0,
+        config=TrainConfig(batch_size=32, max_epochs=3),
+        device=default_device(),
+    )
+    assert run.score.mean == reference[0]["jobs"][f"mlp N=100 human {task}"]["as"]
+
+
+def test_discovery_jobs_store_what_chapter_9_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread: None
+) -> None:
+    _isolated_cache(monkeypatch, tmp_path / "cache")
+    train_pool, _ = dataset_pools("digits")
+    spec = NetworkSpec("mlp", 1, 8)
+    proxy = ProxyConfig(inner_steps=2, batch_size=8, inner_lr=0.1)
+    device = torch.device("cpu")
+    jobs = discovery_jobs(train_pool, spec, 2, 2, 3, proxy, [0.0, 5.0], [0], device)
+    assert [job.name for job in jobs] == ["discovery lambda=0 seed=0", "discovery lambda=5 seed=0"]
+    rows = [job.run() for job in jobs]
+    assert all(row["meta_steps"] == 3 for row in rows)
+    assert all(torch.isfinite(torch.tensor(list(row.values()))).all() for row in rows)
+
+    monkeypatch.setattr(discovery_module, "_run", _no_training)
+    found = discover_tasks(  # chapter 9's discover(), at these sizes
+        NetworkSpec("mlp", 1, 8, num_classes=2),
+        spec,
+        train_pool.sample(per_class=2, seed=2).images,
+        config=DiscoveryConfig(n_heads=2, uniformity_weight=5.0, meta_steps=3, proxy=proxy),
+        seed=0,
+        device=device,
+    )
+    proxy_history = found.history["proxy"]  # 3 steps: a "fifth" is one step
+    assert proxy_history[0].item() == rows[1]["proxy_first_fifth"]
+    assert proxy_history[-1].item() == rows[1]["proxy_last_fifth"]
+
+
+def _tiny_hierarchy() -> HierarchyExperiment:
+    """Ten nested and overlapping sets of eight classes, random 6-D features."""
+    sets = [(0,), (1,), (2, 3), (0, 1), (0, 1, 2), (4, 5), (4, 5, 6), (6, 7), (2, 3, 4), (7,)]
+    membership = torch.zeros(len(sets), 8, dtype=torch.bool)
+    for i, members in enumerate(sets):
+        membership[i, list(members)] = True
+    features = torch.randn(len(sets), 6, generator=torch.Generator().manual_seed(0))
+    names = [str(s) for s in sets]
+    return HierarchyExperiment(
+        name="tiny",
+        datasets=names,
+        ids=names,
+        relation=inclusion_relation(membership),
+        representations={"mu": features},
+        variance=features.abs(),
+        tree_distance=torch.zeros(len(sets), len(sets), dtype=torch.long),
+        groups=names,
+        class_counts=membership.sum(1),
+        novel=2,
+    )
+
+
+def test_boxes_jobs_train_all_draws_once_and_cache_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread: None
+) -> None:
+    _isolated_cache(monkeypatch, tmp_path / "cache")
+    jobs = boxes_jobs({"tiny": _tiny_hierarchy()}, ["mu"], [2, 3], 2, 5, torch.device("cpu"))
+    assert [job.name for job in jobs] == ["tiny mu k=2", "tiny mu k=3"]
+    rows = [job.run() for job in jobs]
+    assert all(row["draws"] == 2 and 0 <= row["f1_existing_mean"] <= 1 for row in rows)
+    monkeypatch.setattr(jobs_module, "train_on_splits", _no_training)
+    assert [job.run() for job in jobs] == rows  # from the cache
