@@ -7,6 +7,8 @@ import pytest
 import torch
 
 from taskspace.plotting.discovery import (
+    agreement_by_kind,
+    closeness_histograms,
     confident_examples,
     cross_architecture,
     discovery_history,
@@ -43,6 +45,8 @@ def test_confident_examples_puts_the_extreme_scores_at_the_ends():
 
 def test_other_figures_draw_and_label_their_axes():
     figures = [
+        agreement_by_kind({"human": torch.rand(3), "random": torch.rand(2)}, {"paper": 0.9}),
+        closeness_histograms({"discovered": torch.rand(5) / 2 + 0.5}, "similarity"),
         discovery_history({"proxy": torch.rand(30), "uniformity": torch.rand(30)}),
         similarity_matrices({"a": torch.eye(3) * 0.5 + 0.5, "b": torch.ones(3, 3)}),
         cross_architecture({"human": (torch.rand(2), torch.rand(2))}, ("mlp", "cnn")),

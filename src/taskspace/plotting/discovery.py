@@ -15,6 +15,8 @@ from matplotlib.figure import Figure
 
 __all__ = [
     "KIND_COLOURS",
+    "agreement_by_kind",
+    "closeness_histograms",
     "confident_examples",
     "cross_architecture",
     "discovery_history",
@@ -64,6 +66,53 @@ def proxy_against_agreement(
     ax.set_ylabel("AS (trained to 99% training accuracy)")
     ax.set_title(f"proxy-AS against AS: Spearman ρ = {rho:.2f}")
     ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def agreement_by_kind(
+    scores: Mapping[str, torch.Tensor], marks: Mapping[str, float], title: str = ""
+) -> Figure:
+    """Figure 1-center: the AS of every task, one column per kind, a bar at each kind's mean.
+
+    Args:
+        scores: ``{kind: (T_k,)}`` agreement scores.
+        marks: ``{label: AS}`` reference values drawn as stars beside the last column (e.g. the
+            paper's mean for the discovered tasks).
+        title: the axes' title.
+    """
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    jitter = np.random.default_rng(0)
+    for x, (kind, values) in enumerate(scores.items()):
+        spread = jitter.uniform(-0.15, 0.15, len(values))
+        ax.scatter(x + spread, values.numpy(), s=18, color=_colour(kind))
+        ax.hlines(values.mean().item(), x - 0.3, x + 0.3, color="k")
+    for label, value in marks.items():
+        ax.scatter([len(scores) - 0.6], [value], marker="*", s=120, color="k", label=label)
+    ax.set_xticks(range(len(scores)), [kind.replace(" ", "\n") for kind in scores], fontsize=8)
+    ax.set_xlabel("kind of task")
+    ax.set_ylabel("agreement score (one pair per task)")
+    ax.set_title(title, fontsize=10)
+    if marks:
+        ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def closeness_histograms(values: Mapping[str, torch.Tensor], xlabel: str) -> Figure:
+    """Overlaid histograms on ``[0.5, 1]`` (similarities), one per named set of values.
+
+    Args:
+        values: ``{name: (M,)}`` similarities, e.g. of the nearest linear task to each human task.
+        xlabel: what the values are.
+    """
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    bins = np.linspace(0.5, 1.0, 26)
+    for name, sample in values.items():
+        ax.hist(sample.numpy(), bins=bins, alpha=0.6, color=_colour(name), label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("count")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -246,7 +295,8 @@ def meta_gradient_costs(
         ax.set_xticks(range(len(steps)), [str(k) for k in steps])
         ax.set_xlabel("inner steps K")
         ax.set_ylabel(label)
-    axes[1].set_yscale("log")
+    if all(float(row[memory_key]) > 0 for row in rows):  # type: ignore[arg-type]
+        axes[1].set_yscale("log")
     axes[0].legend(fontsize=8, title="meta-gradient", title_fontsize=8)
     fig.tight_layout()
     return fig
