@@ -11,13 +11,19 @@ that orthogonal hyper-planes give dissimilar tasks (Eq. 2):
 * ``d`` fixed orthonormal heads (rows of a random orthogonal matrix); each meta-step samples one,
   whose soft labels are ``softmax(temperature * [-w . e(x), w . e(x)])`` (class 1 on the positive
   side of the hyper-plane);
-* the meta-loss is ``-proxy-AS + lambda * L_unif``; Adam on the encoder;
+* the meta-loss is ``-proxy-AS + lambda * L_unif``; Adam on the encoder. The uniformity loss is
+  taken on one batch per meta-step drawn for it (the paper's code accumulates it over the
+  inner loop's batches): the same expectation, one encoder pass;
 * multi-class tasks (appendix C): ``n_classes`` directions at angles ``2 pi / n_classes`` in the
   plane of two consecutive heads; the label is the nearest direction.
 
 :func:`discover_tasks` runs the meta-optimisation with atomic checkpoints (a killed run resumes
 to the same result: all randomness of meta-step ``s`` is drawn from ``(seed, s)``) and a
-content-keyed result cache. :func:`task_similarity` compares any set of binary tasks.
+content-keyed result cache. At the end the encoder's BatchNorm running statistics are set to
+the averages over the images (:func:`recalibrate_batchnorm`): during meta-training BatchNorm
+normalises by each batch, and a moving average over a few hundred meta-steps would lag behind
+the moving weights, tilting every hyper-plane task towards one class in evaluation mode.
+:func:`task_similarity` compares any set of binary tasks.
 """
 
 from __future__ import annotations

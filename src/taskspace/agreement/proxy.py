@@ -23,10 +23,13 @@ the same value and gradient (tested in float64 to 1e-8):
   functional modules and a differentiable SGD keeps the graph of every step;
 * ``"unroll"`` — the same graph written by hand with :func:`torch.func.functional_call` and
   ``torch.autograd.grad(create_graph=True)``;
-* ``"recompute"`` — exact per-step recomputation: the forward pass keeps only each step's inner
-  weights (and the task network's soft labels are recomputed through
-  :func:`torch.utils.checkpoint.checkpoint`); the backward pass rebuilds one step's graph at a
-  time, so memory grows with ``K`` times the inner weights, not ``K`` times the activations.
+* ``"recompute"`` — exact per-step recomputation (a hand-written reverse loop: one
+  :class:`torch.autograd.Function` per inner step): the forward pass keeps only each step's
+  inner weights, its batch's indices and its ``(B, C)`` soft labels (the task network's
+  activations are dropped too, through :func:`torch.utils.checkpoint.checkpoint`); the backward
+  pass rebuilds one step's graph at a time. Memory grows with ``K`` times the inner weights,
+  not ``K`` times the networks' activations; the price is one more forward
+  and backward pass of the inner networks per step.
 
 BatchNorm in the inner networks always normalises with the statistics of the batch (the networks
 are in training mode for the whole inner loop, as in the paper's code); running statistics are
@@ -254,31 +257,32 @@ class _FunctionalPair:
 class _RecomputedStep(torch.autograd.Function):
     """One inner step whose graph is not kept: the backward pass runs the step again.
 
-    Saved per step: the inner weights before it and the ``(B, C)`` soft labels.
+    Saved per step: the inner weights before it, the ``(B, C)`` soft labels and the batch's
+    ``(B,)`` indices into the pool of images (the batch is gathered again when needed).
     """
 
     @staticmethod
-    def forward(ctx, pair, images, targets, *flat):  # type: ignore[override]
-        ctx.pair, ctx.images = pair, images
-        ctx.save_for_backward(targets, *flat)
+    def forward(ctx, pair, pool, index, targets, *flat):  # type: ignore[override]
+        ctx.pair, ctx.pool = pair, pool
+        ctx.save_for_backward(index, targets, *flat)
         with torch.enable_grad():
             leaves = [w.detach().requires_grad_() for w in flat]
-            agreement, hard, new = pair.step(leaves, images, targets.detach())
+            agreement, hard, new = pair.step(leaves, pool[index], targets.detach())
         ctx.mark_non_differentiable(hard)
         return (agreement.detach(), hard, *(w.detach() for w in new))
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_agreement, _grad_hard, *grad_new):  # type: ignore[override]
-        targets, *flat = ctx.saved_tensors
+        index, targets, *flat = ctx.saved_tensors
         with torch.enable_grad():
             labels = targets.detach().requires_grad_()
             leaves = [w.detach().requires_grad_() for w in flat]
-            agreement, _, new = ctx.pair.step(leaves, ctx.images, labels)
+            agreement, _, new = ctx.pair.step(leaves, ctx.pool[index], labels)
             grads = torch.autograd.grad(
                 [agreement, *new], [labels, *leaves], [grad_agreement, *grad_new]
             )
-        return (None, None, *grads)
+        return (None, None, None, *grads)
 
 
 def _check_pool(images: torch.Tensor, spec: NetworkSpec) -> None:
@@ -293,9 +297,10 @@ def _check_pool(images: torch.Tensor, spec: NetworkSpec) -> None:
 
 
 def _soft_labels_checked(
-    soft_labels: SoftLabels, images: torch.Tensor, n_classes: int
+    soft_labels: SoftLabels, pool: torch.Tensor, index: torch.Tensor, n_classes: int
 ) -> torch.Tensor:
-    """``soft_labels(images)``, checked to be ``(B, n_classes)``."""
+    """``soft_labels(pool[index])``, checked to be ``(B, n_classes)``."""
+    images = pool[index]
     targets = soft_labels(images)
     if targets.shape != (images.shape[0], n_classes):
         raise ValueError(
@@ -320,17 +325,21 @@ def _proxy_functional(
     early = _EarlyStop(config)
     agreements = []
     for k, index in enumerate(batches):
-        batch = images[index]
         if k == len(batches) - 1:  # the last update cannot change the proxy
-            agreement, hard, _ = pair.step(flat, batch, None)
+            agreement, hard, _ = pair.step(flat, images[index], None)
         elif recompute:
             targets = checkpoint(
-                _soft_labels_checked, soft_labels, batch, spec.num_classes, use_reentrant=False
+                _soft_labels_checked,
+                soft_labels,
+                images,
+                index,
+                spec.num_classes,
+                use_reentrant=False,
             )
-            agreement, hard, *flat = _RecomputedStep.apply(pair, batch, targets, *flat)
+            agreement, hard, *flat = _RecomputedStep.apply(pair, images, index, targets, *flat)
         else:
-            targets = _soft_labels_checked(soft_labels, batch, spec.num_classes)
-            agreement, hard, flat = pair.step(flat, batch, targets)
+            targets = _soft_labels_checked(soft_labels, images, index, spec.num_classes)
+            agreement, hard, flat = pair.step(flat, images[index], targets)
         agreements.append(agreement)
         if early.stop(hard):
             break
@@ -359,7 +368,9 @@ def _proxy_higher(
         for k, index in enumerate(batches):
             batch = images[index]
             last = k == len(batches) - 1
-            targets = None if last else _soft_labels_checked(soft_labels, batch, spec.num_classes)
+            targets = (
+                None if last else _soft_labels_checked(soft_labels, images, index, spec.num_classes)
+            )
             agreement, hard, losses = _measure_and_losses(
                 lambda j, x: models[j](x), batch, targets, config.disjoint_halves
             )
