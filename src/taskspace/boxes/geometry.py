@@ -30,11 +30,14 @@ check these kernels.
 hard ones included). :func:`log_overlap_matrix` computes the ``N x M`` matrix of
 ``log d_box`` in chunks of rows with a hand-written backward pass, so that neither the forward nor
 the backward pass ever holds more than one ``(chunk, M, k)`` block: memory stays bounded for
-``N`` and ``M`` in the thousands. Every function returns tensors on its inputs' device.
+``N`` and ``M`` in the thousands. On CUDA it runs a fused Triton kernel instead
+(:mod:`~taskspace.boxes.triton_overlap`), which this chunked one serves as reference and fallback.
+Every function returns tensors on its inputs' device.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +48,7 @@ from torch.autograd.function import once_differentiable
 __all__ = [
     "EULER_GAMMA",
     "INTERSECTION_TEMPERATURE",
+    "KERNELS",
     "TINY",
     "VOLUME_TEMPERATURE",
     "Boxes",
@@ -63,6 +67,8 @@ TINY = 1e-13
 VOLUME_TEMPERATURE = 0.1
 #: Task2Box's intersection temperature (supplement §9.2).
 INTERSECTION_TEMPERATURE = 1e-4
+#: The implementations :func:`log_overlap_matrix` can use (``"auto"`` chooses per device).
+KERNELS = ("auto", "pytorch", "triton")
 #: Elements of one ``(..., chunk, M, k)`` block in :func:`log_overlap_matrix` by default.
 _BLOCK_ELEMENTS = 1 << 21
 
@@ -152,6 +158,13 @@ def _check_temperatures(volume_temperature: float, intersection_temperature: flo
 def _log_soft_side(side: torch.Tensor, volume_temperature: float, shift: float) -> torch.Tensor:
     """``log(softplus_beta(side - shift) + TINY)`` element-wise; ``beta = 1 / volume_temperature``."""
     return torch.log(F.softplus(side - shift, beta=1 / volume_temperature) + TINY)
+
+
+def _d_log_soft_side(side: torch.Tensor, volume_temperature: float, shift: float) -> torch.Tensor:
+    """Derivative of :func:`_log_soft_side` in ``side``: ``sigmoid(beta x) / (softplus_beta(x) +
+    TINY)`` with ``x = side - shift``."""
+    beta, x = 1 / volume_temperature, side - shift
+    return torch.sigmoid(beta * x) / (F.softplus(x, beta=beta) + TINY)
 
 
 def _side_shift(intersection_temperature: float) -> float:
@@ -322,14 +335,11 @@ class _LogOverlapMatrix(torch.autograd.Function):
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         low_a, high_a, low_b, high_b = ctx.saved_tensors
         volume_temperature, temperature, chunk_size = ctx.settings
-        beta, shift = 1 / volume_temperature, _side_shift(temperature)
-
-        def d_log_side(side: torch.Tensor) -> torch.Tensor:
-            x = side - shift
-            return torch.sigmoid(beta * x) / (F.softplus(x, beta=beta) + TINY)
-
+        shift = _side_shift(temperature)
         # -log vol(a_i) is in every entry of row i.
-        self_term = d_log_side(high_a - low_a) * grad_out.sum(-1, keepdim=True)  # (..., N, k)
+        self_term = _d_log_soft_side(high_a - low_a, volume_temperature, shift) * grad_out.sum(
+            -1, keepdim=True
+        )  # (..., N, k)
         grad_low_a, grad_high_a = self_term.clone(), -self_term
         grad_low_b, grad_high_b = torch.zeros_like(low_b), torch.zeros_like(high_b)
         lb, hb = low_b[..., None, :, :], high_b[..., None, :, :]  # (..., 1, M, k)
@@ -337,7 +347,10 @@ class _LogOverlapMatrix(torch.autograd.Function):
             low, high, to_a_low, to_a_high = _gumbel_corners(
                 low_a[..., rows, None, :], high_a[..., rows, None, :], lb, hb, temperature
             )
-            g = d_log_side(high - low) * grad_out[..., rows, :, None]  # (..., c, M, k)
+            g = (
+                _d_log_soft_side(high - low, volume_temperature, shift)
+                * grad_out[..., rows, :, None]
+            )  # (..., c, M, k)
             g_low_a, g_high_a, g_sum = g * to_a_low, g * to_a_high, g.sum(-3)
             grad_low_a[..., rows, :] -= g_low_a.sum(-2)
             grad_high_a[..., rows, :] += g_high_a.sum(-2)
@@ -346,12 +359,27 @@ class _LogOverlapMatrix(torch.autograd.Function):
         return grad_low_a, grad_high_a, grad_low_b, grad_high_b, None, None, None
 
 
+def _chosen_kernel(kernel: str, boxes: Boxes, others: Boxes) -> str:
+    """``"triton"`` or ``"pytorch"`` for :func:`log_overlap_matrix` (see its ``kernel``)."""
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+    if kernel != "auto":
+        return kernel
+    fits = (
+        boxes.low.is_cuda
+        and boxes.low.dtype == torch.float32
+        and min(boxes.low.shape[-2], others.low.shape[-2]) > 0
+    )
+    return "triton" if fits and importlib.util.find_spec("triton") is not None else "pytorch"
+
+
 def log_overlap_matrix(
     boxes: Boxes,
     others: Boxes | None = None,
     volume_temperature: float = VOLUME_TEMPERATURE,
     intersection_temperature: float = INTERSECTION_TEMPERATURE,
     chunk_size: int | None = None,
+    kernel: str = "auto",
 ) -> torch.Tensor:
     """``(..., N, M)`` matrix of ``log d_box(z_i, w_j) = log vol(z_i ∩ w_j) - log vol(z_i)`` (ch. 3).
 
@@ -372,6 +400,10 @@ def log_overlap_matrix(
         intersection_temperature: ``T_int > 0`` (Gumbel intersection). For hard boxes use
             :func:`log_overlap` with broadcasting.
         chunk_size: rows per block; default: as many as keep a block near 2**21 elements.
+        kernel: ``"pytorch"`` (the chunked kernel above), ``"triton"`` (the fused kernel of
+            :mod:`~taskspace.boxes.triton_overlap`: float32 on CUDA, or on the CPU under
+            ``TRITON_INTERPRET=1``; ``chunk_size`` does not apply), or ``"auto"``: Triton for
+            float32 CUDA tensors when Triton is installed, PyTorch otherwise.
 
     Returns:
         ``(..., N, M)`` tensor on the boxes' device, values ``<= 0`` up to rounding.
@@ -387,6 +419,17 @@ def log_overlap_matrix(
         raise ValueError(
             "log_overlap_matrix needs positive temperatures (Gumbel intersection, Bessel volume); "
             "use log_overlap(a[:, None], b[None]) for hard boxes"
+        )
+    if _chosen_kernel(kernel, boxes, others) == "triton":
+        from taskspace.boxes.triton_overlap import triton_log_overlap_matrix
+
+        return triton_log_overlap_matrix(
+            boxes.low,
+            boxes.high,
+            others.low,
+            others.high,
+            volume_temperature,
+            intersection_temperature,
         )
     return _LogOverlapMatrix.apply(
         boxes.low,
@@ -405,8 +448,9 @@ def overlap_matrix(
     volume_temperature: float = VOLUME_TEMPERATURE,
     intersection_temperature: float = INTERSECTION_TEMPERATURE,
     chunk_size: int | None = None,
+    kernel: str = "auto",
 ) -> torch.Tensor:
     """``(..., N, M)`` matrix of ``d_box(z_i, w_j)`` in ``[0, 1]``: ``exp`` of :func:`log_overlap_matrix`."""
     return log_overlap_matrix(
-        boxes, others, volume_temperature, intersection_temperature, chunk_size
+        boxes, others, volume_temperature, intersection_temperature, chunk_size, kernel
     ).exp()
