@@ -23,6 +23,7 @@ from taskspace.hierarchies import (
     hierarchy_experiment,
     hierarchy_splits,
     inclusion_relation,
+    train_hierarchy_boxes,
 )
 from taskspace.represent.statistics import prototype_statistics
 
@@ -211,3 +212,25 @@ def test_containment_scores_matches_a_loop() -> None:
     assert (perfect.novel == 1).all()
     with pytest.raises(ValueError):
         containment_scores(overlap[0], experiment.relation, splits)
+
+
+def test_train_hierarchy_boxes_returns_overlaps_of_all_datasets_at_the_best_step() -> None:
+    taxonomy = toy_taxonomy()
+    experiment = build_experiment(
+        "toy", taxonomy, torch.randn(len(taxonomy.leaves), 3), min_classes=1, novel=2
+    )
+    splits = hierarchy_splits(experiment, draws=2, novel=2, fractions=(0.5, 0.25, 0.25))
+    overlap, boxes, history = train_hierarchy_boxes(experiment, splits, box_dim=3, steps=4)
+    n = len(experiment)
+    assert overlap.shape == (2, n, n) and boxes.low.shape == (2, n, 3)
+    assert history.steps == 4 and history.validation_steps == [4]
+    assert len(history.best_step) == 2
+    _, _, last = train_hierarchy_boxes(
+        experiment, splits, box_dim=3, steps=4, best_on_validation=False
+    )
+    assert last.validation_steps == []
+    doubled = experiment.representations["mu"].double()
+    overlap64, _, _ = train_hierarchy_boxes(
+        experiment, splits, box_dim=3, steps=2, features=doubled
+    )
+    assert overlap64.dtype == torch.float64

@@ -65,10 +65,14 @@ from taskspace.boxes.evaluate import (
     recall_of,
     split_relations,
 )
+from taskspace.boxes.geometry import Boxes, overlap_matrix
+from taskspace.boxes.losses import HIERARCHY_WEIGHTS
+from taskspace.boxes.train import History, TrainConfig, train_on_splits
 from taskspace.data.taxonomy import (
     Taxonomy,
     imagenet_hierarchy,
     imagenet_instrument_subtree,
+    inat2018_genus_taxonomy,
     inat2018_taxonomy,
 )
 from taskspace.represent.encoders import Encoder, OfflineEncoder
@@ -85,12 +89,18 @@ __all__ = [
     "hierarchy_splits",
     "inclusion_relation",
     "top_level_groups",
+    "train_hierarchy_boxes",
 ]
 
 #: The experiments :func:`hierarchy_experiment` knows, with the number of novel datasets the book
 #: holds out: the paper holds out 100 where >= 150 existing ones remain; the ImageNet subtree is
 #: too small for that (about 23 % held out instead).
-EXPERIMENTS: dict[str, int] = {"imagenet": 30, "inat": 100, "imagenet_wordnet": 100}
+EXPERIMENTS: dict[str, int] = {
+    "imagenet": 30,
+    "inat": 100,
+    "inat3": 100,
+    "imagenet_wordnet": 100,
+}
 
 
 @dataclass(frozen=True)
@@ -267,6 +277,8 @@ def _taxonomy_of(name: str) -> Taxonomy:
         return imagenet_instrument_subtree()
     if name == "imagenet_wordnet":
         return imagenet_hierarchy()
+    if name == "inat3":
+        return inat2018_genus_taxonomy()
     return inat2018_taxonomy()
 
 
@@ -279,6 +291,8 @@ def hierarchy_experiment(
       one per distinct class set (Task2Box's Table 2 setting); representation: class prototypes.
     * ``"inat"``: iNaturalist-2018's 57 classes and 271 orders, one per distinct species set
       (Table 1 reduced to the two levels reachable here); representation: species-name texts.
+    * ``"inat3"``: the same with a third level, the genera with >= 2 species below each order
+      (:func:`~taskspace.data.taxonomy.inat2018_genus_taxonomy`): chains genus ⊂ order ⊂ class.
     * ``"imagenet_wordnet"``: every WordNet node above ImageNet-1k with >= 2 classes.
 
     Args:
@@ -294,7 +308,7 @@ def hierarchy_experiment(
         raise ValueError(f"unknown hierarchy experiment {name!r}; known: {sorted(EXPERIMENTS)}")
     encoder = encoder or OfflineEncoder()
     taxonomy = _restricted(_taxonomy_of(name), within)
-    if name == "inat":
+    if name in ("inat", "inat3"):
         prototypes, min_classes = text_prototypes(taxonomy, encoder), 1
     else:
         prototypes, min_classes = imagenet_prototypes(taxonomy, encoder), 2
@@ -322,6 +336,57 @@ def hierarchy_splits(
         split_relations(experiment.relation, held_out, fractions, seed=draw)
         for draw in range(draws)
     ]
+
+
+def train_hierarchy_boxes(
+    experiment: HierarchyExperiment,
+    splits: Sequence[RelationSplit],
+    box_dim: int,
+    steps: int,
+    representation: str = "mu",
+    features: torch.Tensor | None = None,
+    seeds: Sequence[int] | None = None,
+    best_on_validation: bool = True,
+    description: str = "Task2Box",
+) -> tuple[torch.Tensor, Boxes, History]:
+    """Task2Box on a hierarchy with the authors' recipe, one network per split (ch. 4, 6).
+
+    ``HIERARCHY_WEIGHTS``, Adam 1e-3, full batch, ``steps`` steps; network ``r`` trains on the
+    existing datasets and training pairs of ``splits[r]`` with seed ``seeds[r]``. With
+    ``best_on_validation`` each network is returned at its step of lowest validation error
+    (``TrainConfig.keeping_best``), not at the last step.
+
+    Args:
+        experiment: datasets, relation and representations.
+        splits: ``R`` splits of ``experiment.relation`` with equal numbers of novel datasets.
+        box_dim: ``k``.
+        representation: a key of ``experiment.representations`` (ignored with ``features``).
+        features: ``(N, D)`` or ``(R, N, D)`` inputs instead (e.g. perturbed ones); their dtype
+            is the training dtype.
+        seeds: ``R`` initialisation seeds; default ``0 .. R - 1``.
+
+    Returns:
+        The predicted overlaps ``d_box`` ``(R, N, N)``, the boxes ``(R, N, k)`` of all datasets
+        (novel ones predicted from their representation) and the training :class:`History`.
+    """
+    x = experiment.representations[representation] if features is None else features
+    config = TrainConfig(
+        box_dim=box_dim,
+        steps=steps,
+        weights=HIERARCHY_WEIGHTS,
+        seeds=tuple(range(len(splits)) if seeds is None else seeds),
+    )
+    if best_on_validation:
+        config = config.keeping_best()
+    _, boxes, history = train_on_splits(
+        x,
+        experiment.relation.to(x.dtype),
+        splits,
+        config,
+        validation=best_on_validation,
+        description=description,
+    )
+    return overlap_matrix(boxes), boxes, history
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,11 @@ class TrainConfig:
         ):
             raise ValueError("a tuple of weights needs a tuple of seeds of the same length")
 
+    def keeping_best(self) -> TrainConfig:
+        """This config with a patience longer than the run: all ``steps`` are trained, and
+        each network is returned at its step of lowest validation error (chapters 4, 5)."""
+        return replace(self, patience=self.steps // self.eval_every + 1)
+
     @property
     def members(self) -> int | None:
         """``R`` when several networks train side by side, ``None`` for one network."""
@@ -349,7 +354,8 @@ def train_on_splits(
     novel ones included, is embedded by one forward pass.
 
     Args:
-        features: ``(N, d)`` base vectors of all datasets.
+        features: ``(N, d)`` base vectors of all datasets, or ``(R, N, d)``: one set per
+            network (e.g. inputs perturbed by rounding noise, chapter 4).
         target: ``(N, N)`` relation to reproduce (NaN where unknown).
         splits: ``R`` splits with the same number of existing datasets (``split_relations``
             with a fixed ``novel`` count).
@@ -362,8 +368,11 @@ def train_on_splits(
     """
     if config.members != len(splits):
         raise ValueError(f"{len(splits)} splits need {len(splits)} seeds, got {config.seeds}")
+    per_network = features.expand(len(splits), -1, -1) if features.dim() == 2 else features
+    if per_network.shape[0] != len(splits):
+        raise ValueError(f"features (R, N, d) need R = {len(splits)}, got {tuple(features.shape)}")
     model, history = train_boxes(
-        torch.stack([features[s.existing] for s in splits]),  # (R, E, d)
+        torch.stack([x[s.existing] for x, s in zip(per_network, splits, strict=True)]),  # (R, E, d)
         torch.stack([s.block(target) for s in splits]),  # (R, E, E)
         torch.stack([s.block(s.train) for s in splits]),
         torch.stack([s.block(s.validation) for s in splits]) if validation else None,
@@ -371,4 +380,4 @@ def train_on_splits(
         sizes=None if sizes is None else torch.stack([sizes[s.existing] for s in splits]),
         description=description,
     )
-    return model, embed(model, features.expand(len(splits), -1, -1)), history
+    return model, embed(model, per_network), history

@@ -17,6 +17,8 @@ loaded here:
   the "instrument-related WordNet subtree" of Task2Box's Table 2;
 * :func:`inat2018_taxonomy` -- the 57 classes and 272 orders of iNaturalist-2018 with their species,
   from the task lists of Task2Vec (Achille et al., 2019).
+* :func:`inat2018_genus_taxonomy`, :func:`add_genus_level` -- a third level below the orders: the
+  genera of the binomial species names (chapter 4).
 
 Introduced in chapter 1 (``01_tasks_and_data.ipynb``); the hierarchies are embedded in chapter 4.
 """
@@ -46,11 +48,14 @@ __all__ = [
     "TaskFileError",
     "Taxonomy",
     "TaxonomyError",
+    "add_genus_level",
+    "genus_of",
     "imagenet_class_index",
     "imagenet_edges_source",
     "imagenet_hierarchy",
     "imagenet_instrument_subtree",
     "imagenet_nodes_source",
+    "inat2018_genus_taxonomy",
     "inat2018_taxonomy",
     "read_inat_tasks",
 ]
@@ -851,6 +856,72 @@ def inat2018_taxonomy(skip_orders: Iterable[str] = INAT2018_UNRANKED_ORDERS) -> 
         leaves=leaves,
         leaf_labels=labels if all(s in labels for s in leaves) else None,
     )
+
+
+def genus_of(species: str) -> str:
+    """The genus of a binomial species name: its first word (``"Parus major"`` -> ``"Parus"``)."""
+    words = species.split()
+    if len(words) < 2:
+        raise TaxonomyError(f"{species!r} is not a binomial 'Genus species' name")
+    return words[0]
+
+
+def add_genus_level(taxonomy: Taxonomy, parents: Iterable[str], min_species: int = 2) -> Taxonomy:
+    """``taxonomy`` with a genus node below each of ``parents`` for its genera (chapter 4).
+
+    The species a parent holds *directly* are grouped by genus (:func:`genus_of`); each genus
+    with at least ``min_species`` of them becomes a child node holding them, and the parent
+    keeps the rest directly. A genus is named by its genus; where that name is already a node
+    or occurs under two parents (a homonym across kingdoms), it is ``"Genus (Parent)"``.
+    Leaf classes, their order and labels are unchanged.
+
+    Raises:
+        TaxonomyError: ``min_species < 1``, or a held species name that is not binomial.
+    """
+    if min_species < 1:
+        raise TaxonomyError(f"min_species must be >= 1, got {min_species}")
+    direct = {taxonomy.ids[node]: [] for node in range(len(taxonomy))}
+    for node, leaf in taxonomy.leaf_edges:
+        direct[taxonomy.ids[node]].append(taxonomy.leaves[leaf])
+    genera: dict[tuple[str, str], list[str]] = {}
+    for parent in parents:
+        for species in direct[taxonomy.ids[taxonomy.index(parent)]]:
+            genera.setdefault((parent, genus_of(species)), []).append(species)
+    kept = {key: species for key, species in genera.items() if len(species) >= min_species}
+    uses = [genus for _, genus in kept]
+    taken = set(taxonomy.ids)
+
+    def node_id(parent: str, genus: str) -> str:
+        return f"{genus} ({parent})" if genus in taken or uses.count(genus) > 1 else genus
+
+    ids = {key: node_id(*key) for key in kept}
+    for (parent, _), species in kept.items():
+        moved = set(species)
+        direct[parent] = [s for s in direct[parent] if s not in moved]
+    leaf_sets = {node: held for node, held in direct.items() if held}
+    leaf_sets.update({ids[key]: species for key, species in kept.items()})
+    labels = taxonomy.leaf_labels
+    return Taxonomy.from_edges(
+        [*taxonomy.edge_list(), *((parent, ids[parent, genus]) for parent, genus in kept)],
+        names=dict(zip(taxonomy.ids, taxonomy.names, strict=True)),
+        nodes=[*taxonomy.ids, *ids.values()],
+        leaf_sets=leaf_sets,
+        leaves=taxonomy.leaves,
+        leaf_labels=None if labels is None else dict(zip(taxonomy.leaves, labels, strict=True)),
+    )
+
+
+def inat2018_genus_taxonomy(min_species: int = 2) -> Taxonomy:
+    """iNaturalist-2018 with three levels: class ⊃ order ⊃ genus (chapter 4).
+
+    :func:`inat2018_taxonomy` plus, below every order, its genera with at least
+    ``min_species`` species (:func:`add_genus_level`): the genus is the first word of the
+    binomial species names of the Task2Vec lists. This gives the chains ``genus ⊂ order ⊂
+    class`` that Task2Box's iNat + CUB taxonomy (classes, orders and families) has.
+    """
+    taxonomy = inat2018_taxonomy()
+    orders = [taxonomy.ids[child] for _, child in taxonomy.edges]
+    return add_genus_level(taxonomy, orders, min_species)
 
 
 def _check_taxon_names(classes: list[InatTask], orders: list[InatTask]) -> None:
