@@ -23,11 +23,11 @@ def _task_network(seed: int = 5, n_classes: int = 2) -> nn.Module:
     return nn.Sequential(nn.Flatten(), nn.Linear(64, n_classes)).double()
 
 
-def _proxy_and_gradient(
-    task: nn.Module, images: torch.Tensor, config: ProxyConfig, strategy: str
-) -> tuple[torch.Tensor, torch.Tensor]:
-    task.zero_grad()
-    proxy = proxy_agreement(
+def _proxy(
+    task: nn.Module, images: torch.Tensor, config: ProxyConfig, strategy: str = "recompute"
+) -> torch.Tensor:
+    """The proxy-AS of the task network's softmax, with fixed seeds."""
+    return proxy_agreement(
         lambda x: torch.softmax(task(x), -1),
         INNER,
         images,
@@ -36,6 +36,13 @@ def _proxy_and_gradient(
         batch_seed=7,
         meta_gradient=strategy,
     )
+
+
+def _proxy_and_gradient(
+    task: nn.Module, images: torch.Tensor, config: ProxyConfig, strategy: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    task.zero_grad()
+    proxy = _proxy(task, images, config, strategy)
     proxy.backward()
     return proxy.detach(), torch.cat([p.grad.flatten() for p in task.parameters()])
 
@@ -111,17 +118,7 @@ def test_meta_gradient_matches_finite_differences() -> None:
     for sign in (1, -1):
         nn.utils.vector_to_parameters(flat + sign * 1e-5 * direction, task.parameters())
         with torch.no_grad():
-            values.append(
-                proxy_agreement(
-                    lambda x: torch.softmax(task(x), -1),
-                    INNER,
-                    images,
-                    config=config,
-                    init_seeds=(3, 4),
-                    batch_seed=7,
-                    meta_gradient="unroll",
-                ).item()
-            )
+            values.append(_proxy(task, images, config, "unroll").item())
     numeric = (values[0] - values[1]) / 2e-5
     assert numeric == pytest.approx((gradient @ direction).item(), rel=1e-6)
 
@@ -152,14 +149,7 @@ def test_inner_networks_keep_no_running_statistics() -> None:
 
 def _value(task: nn.Module, images: torch.Tensor, config: ProxyConfig) -> float:
     with torch.no_grad():
-        return proxy_agreement(
-            lambda x: torch.softmax(task(x), -1),
-            INNER,
-            images,
-            config=config,
-            init_seeds=(3, 4),
-            batch_seed=7,
-        ).item()
+        return _proxy(task, images, config).item()
 
 
 def test_early_stop_measures_fewer_steps() -> None:
@@ -175,13 +165,7 @@ def test_early_stop_measures_fewer_steps() -> None:
 
 def test_one_inner_step_compares_the_initialisations_only() -> None:
     images, task = _images(), _task_network()
-    proxy = proxy_agreement(
-        lambda x: torch.softmax(task(x), -1),
-        INNER,
-        images,
-        config=ProxyConfig(inner_steps=1, batch_size=16),
-    )
-    assert not proxy.requires_grad
+    assert not _proxy(task, images, ProxyConfig(inner_steps=1, batch_size=16)).requires_grad
 
 
 def test_bad_input_gets_clear_errors() -> None:

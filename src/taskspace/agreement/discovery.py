@@ -41,6 +41,7 @@ from torch.func import functional_call
 from tqdm.std import tqdm
 
 from taskspace.agreement.cache import Stored, cache_key, cached
+from taskspace.agreement.ensemble import _check_images
 from taskspace.agreement.networks import NetworkSpec
 from taskspace.agreement.proxy import META_GRADIENTS, ProxyConfig, proxy_agreement
 from taskspace.data.resolve import atomic_write_bytes, cache_dir
@@ -276,17 +277,6 @@ class DiscoveredTasks:
         return heads.to(images.device, images.dtype)
 
 
-def _check_images(images: torch.Tensor, spec: NetworkSpec, name: str) -> None:
-    expected = (spec.in_channels, spec.image_size, spec.image_size)
-    if images.ndim != 4 or tuple(images.shape[1:]) != expected:
-        raise ValueError(
-            f"{name} must be (N, {', '.join(map(str, expected))}) for {spec.label}, "
-            f"got {tuple(images.shape)}"
-        )
-    if not images.is_floating_point():
-        raise ValueError(f"{name} must be floating point, got {images.dtype}")
-
-
 def recalibrate_batchnorm(module: nn.Module, images: torch.Tensor, batch_size: int) -> None:
     """Set every BatchNorm's running statistics of ``module`` to the average over ``images``
     ``(N, C, H, W)`` (in batches, training-mode forward, no gradient), so that evaluation mode
@@ -329,7 +319,8 @@ def _soft_labels_of(
 
 @dataclass
 class _State:
-    """What a checkpoint holds: the encoder, Adam, and the history so far."""
+    """Where a run stands: meta-steps done and the history so far (a checkpoint also holds the
+    encoder's and Adam's states)."""
 
     step: int
     history: dict[str, list[float]]
@@ -381,12 +372,8 @@ class _MetaStep:
         meta_gradient: str,
     ) -> None:
         self.encoder, self.directions, self.inner_spec = encoder, directions, inner_spec
-        self.images, self.config, self.seed, self.meta_gradient = (
-            images,
-            config,
-            seed,
-            meta_gradient,
-        )
+        self.images, self.config = images, config
+        self.seed, self.meta_gradient = seed, meta_gradient
         self.optimiser = torch.optim.Adam(
             [p for p in encoder.parameters() if p.requires_grad], lr=config.meta_lr
         )

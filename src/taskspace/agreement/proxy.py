@@ -49,7 +49,7 @@ from torch.func import functional_call
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.checkpoint import checkpoint
 
-from taskspace.agreement.ensemble import _epoch_batches, _template
+from taskspace.agreement.ensemble import _check_images, _epoch_batches, _template
 from taskspace.agreement.networks import NetworkSpec
 
 __all__ = [
@@ -285,17 +285,6 @@ class _RecomputedStep(torch.autograd.Function):
         return (None, None, None, *grads)
 
 
-def _check_pool(images: torch.Tensor, spec: NetworkSpec) -> None:
-    expected = (spec.in_channels, spec.image_size, spec.image_size)
-    if images.ndim != 4 or tuple(images.shape[1:]) != expected:
-        raise ValueError(
-            f"images must be (N, {', '.join(map(str, expected))}) for the inner {spec.label}, "
-            f"got {tuple(images.shape)}"
-        )
-    if not images.is_floating_point():
-        raise ValueError(f"images must be floating point, got {images.dtype}")
-
-
 def _soft_labels_checked(
     soft_labels: SoftLabels, pool: torch.Tensor, index: torch.Tensor, n_classes: int
 ) -> torch.Tensor:
@@ -423,7 +412,7 @@ def proxy_agreement(
         raise ValueError(f"meta_gradient must be one of {META_GRADIENTS}, got {meta_gradient!r}")
     if len(init_seeds) != 2:
         raise ValueError(f"init_seeds must be a pair of seeds, got {init_seeds!r}")
-    _check_pool(images, inner_spec)
+    _check_images(images, inner_spec, "images")
     batches = inner_batches(images.shape[0], config, batch_seed).to(images.device)
     networks = inner_networks(inner_spec, init_seeds, images)
     if not torch.is_grad_enabled():  # measuring only: the inner networks still need gradients
