@@ -1,11 +1,12 @@
 """The meta-gradient of the proxy-AS three ways: ``higher``, a hand-written unroll, per-step
 recompute (chapter 9).
 
-Prints one JSON line per (strategy, K) with the seconds and the peak memory of one proxy-AS and
-its backward pass to a task network (``taskspace.agreement.proxy.benchmark_meta_gradients``),
-all measured in the same run, and the ratios to ``higher`` (the library the paper's code uses):
-``seconds_ratio``, ``peak_ratio``, and ``gradient_difference``, the relative L2 distance of the
-meta-gradient from ``higher``'s (0: bitwise equal). On a CPU: chapter 8's small CNN (task and
+Prints one JSON line per (strategy, K) with the seconds (wall clock, and the measuring process's
+CPU time, steadier on a shared machine) and the peak memory of one proxy-AS and its backward
+pass to a task network (``taskspace.agreement.proxy.benchmark_meta_gradients``), all measured in
+the same run, and the ratios to ``higher`` (the library the paper's code uses):
+``seconds_ratio``, ``cpu_seconds_ratio``, ``peak_ratio``, and ``gradient_difference``, the
+relative L2 distance of the meta-gradient from ``higher``'s (0: bitwise equal). On a CPU: chapter 8's small CNN (task and
 inner networks) on 1x28x28 images at batch 128, each measurement in a fresh process, the peak
 being the growth of its resident set; on a GPU: ResNet-18 on 3x32x32 images at batch 512,
 ``torch.cuda.max_memory_allocated``. Usage::
