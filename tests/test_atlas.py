@@ -14,7 +14,7 @@ import torch
 from taskspace.atlas import __main__ as cli
 from taskspace.atlas.build import Atlas, atlas_path, load_atlas, normalised_sizes
 from taskspace.atlas.catalogue import Pool, catalogue, held_out_datasets, load_pool
-from taskspace.atlas.placement import MIN_IMAGES, place
+from taskspace.atlas.placement import MIN_IMAGES, place, place_embeddings
 from taskspace.data.folder import load_image_folder, write_image_folder
 from taskspace.data.images import DIGIT_CLASSES, FASHION_MNIST_CLASSES, ImageDataset
 
@@ -149,6 +149,12 @@ def test_held_out_dataset_is_placed_inside_its_supersets(
     inside = placement.inside
     is_superset = torch.tensor([n in supersets for n in names])
     assert inside[is_superset].mean() > inside[~is_superset].mean() + 0.1
+    # the pool's own embeddings (no 8-bit PNG round trip) place it in the same spot; an image
+    # may cross a threshold
+    direct = place_embeddings(fast_map.pool[held_out.members], fast_map, "threes")
+    assert torch.allclose(direct.box.low, placement.box.low, atol=0.02)
+    difference = (direct.measured_inside - placement.measured_inside).abs().max()
+    assert difference <= 1 / held_out.size + 1e-6
 
 
 @needs_fashion

@@ -6,6 +6,7 @@ Sub-packages, in the one direction data flows (a module imports only from those 
     taskspace.represent   datasets -> one vector per dataset
     taskspace.boxes       box geometry, the Task2Box model, training, evaluation
     taskspace.baselines   classifiers and asymmetric distances
+    taskspace.atlas       soft overlaps, the map of datasets, placing a new dataset
     taskspace.agreement   agreement score, task discovery, adversarial splits
     taskspace.plotting    figures
 """

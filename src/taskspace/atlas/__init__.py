@@ -23,7 +23,7 @@ from taskspace.atlas.overlap import (
     soft_overlap_sets,
     soft_overlaps_with,
 )
-from taskspace.atlas.placement import MIN_IMAGES, Placement, Relation, place
+from taskspace.atlas.placement import MIN_IMAGES, Placement, Relation, place, place_embeddings
 
 __all__ = [
     "MIN_IMAGES",
@@ -42,6 +42,7 @@ __all__ = [
     "mean_pairwise_distance",
     "nearest_neighbour_distance",
     "place",
+    "place_embeddings",
     "soft_overlap",
     "soft_overlap_matrix",
     "soft_overlap_reference",

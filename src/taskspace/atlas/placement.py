@@ -23,7 +23,7 @@ from taskspace.boxes.geometry import Boxes, log_volume, overlap_matrix
 from taskspace.boxes.model import embed
 from taskspace.represent.encoders import OfflineEncoder, check_images
 
-__all__ = ["MIN_IMAGES", "Placement", "Relation", "place"]
+__all__ = ["MIN_IMAGES", "Placement", "Relation", "place", "place_embeddings"]
 
 #: Fewest images a dataset needs to be placed: its mean and spread are too noisy below this.
 MIN_IMAGES = 10
@@ -144,17 +144,34 @@ def place(
             the map's.
     """
     check_images(images)
-    if len(images) < MIN_IMAGES:
-        raise ValueError(
-            f"{name!r} has {len(images)} images; placing a dataset needs at least {MIN_IMAGES}"
-        )
+    _check_count(len(images), name)
     atlas = atlas if atlas is not None else load_atlas(scale)
     encoder = encoder or OfflineEncoder(image_size=atlas.config.image_size)
     if encoder.image_identity != atlas.encoder:
         raise ValueError(
             f"the map was made with encoder {atlas.encoder}, not {encoder.image_identity}"
         )
-    embeddings = encoder.encode_images(images).to(atlas.pool)
+    return place_embeddings(encoder.encode_images(images), atlas, name)
+
+
+def _check_count(count: int, name: str) -> None:
+    if count < MIN_IMAGES:
+        raise ValueError(
+            f"{name!r} has {count} images; placing a dataset needs at least {MIN_IMAGES}"
+        )
+
+
+def place_embeddings(
+    embeddings: torch.Tensor, atlas: Atlas, name: str = "new dataset"
+) -> Placement:
+    """Place a dataset given its images' embeddings ``(N, D)`` (encoded as the map's were,
+    :attr:`Atlas.encoder`; unit norm), ``N >= MIN_IMAGES`` (chapter 7)."""
+    if embeddings.ndim != 2 or embeddings.shape[1] != atlas.pool.shape[1]:
+        raise ValueError(
+            f"embeddings must be (N, {atlas.pool.shape[1]}), got {tuple(embeddings.shape)}"
+        )
+    _check_count(len(embeddings), name)
+    embeddings = embeddings.to(atlas.pool)
     box = embed(atlas.model, embeddings.mean(0, keepdim=True))
     boxes = atlas.boxes
     measured_inside, measured_contains = soft_overlaps_with(
@@ -162,7 +179,7 @@ def place(
     )
     return Placement(
         name=name,
-        size=len(images),
+        size=len(embeddings),
         box=box[0],
         names=tuple(atlas.names),
         areas=log_volume(boxes).exp(),

@@ -166,6 +166,7 @@ def atlas_figure(
     groups: Sequence[str],
     sizes: Sequence[int] | None = None,
     title: str = "",
+    focus: Sequence[str] | None = None,
 ) -> Figure:
     """The map: ``(m, 2)`` boxes coloured by group, numbered, with a key of names (chapter 7).
 
@@ -175,11 +176,17 @@ def atlas_figure(
         groups: ``m`` group names (colours; the key is grouped by them).
         sizes: ``m`` numbers of images, quoted in the key.
         title: the map's title.
+        focus: names of boxes to zoom on: the view is fitted to them and only they are
+            numbered (the others are still drawn). ``None``: the whole map.
     """
     low, high = _corners(boxes)
     m = len(low)
     if len(names) != m or len(groups) != m or (sizes is not None and len(sizes) != m):
         raise ValueError(f"need one name, group (and size) per box: {m} boxes")
+    unknown = set(focus or ()) - set(names)
+    if unknown:
+        raise ValueError(f"focus names not on the map: {sorted(unknown)}")
+    shown = [names.index(n) for n in focus] if focus else list(range(m))
     colour_of = _group_colours(groups)
     colours = [colour_of[g] for g in groups]
     fig = plt.figure(figsize=(14, 9))
@@ -187,8 +194,10 @@ def atlas_figure(
     key = fig.add_axes((0.69, 0.02, 0.3, 0.96))
     key.axis("off")
     _draw_map(ax, low, high, colours, alpha=0.06)
-    _frame(ax, low, high, margin=0.03)
-    _label_boxes(ax, low, high, [str(i + 1) for i in range(m)], colours)
+    _frame(ax, low[shown], high[shown], margin=0.03)
+    _label_boxes(
+        ax, low[shown], high[shown], [str(i + 1) for i in shown], [colours[i] for i in shown]
+    )
     ax.set_title(title, fontsize=11)
     lines = []
     for group in colour_of:
@@ -265,7 +274,7 @@ def placement_figure(
         bbox_to_anchor=(1.01, 1.0),
         title="map datasets",
     )
-    ax.add_artist(groups_legend)
+    ax.add_artist(groups_legend).set_clip_on(False)  # add_artist would clip it to the axes
     ax.legend(
         fontsize=7,
         loc="upper center",
