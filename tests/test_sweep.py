@@ -32,6 +32,7 @@ from taskspace.device import default_device
 from taskspace.hierarchies import HierarchyExperiment, inclusion_relation
 from taskspace.sweep import (
     Job,
+    agreement_jobs,
     assigned_jobs,
     boxes_jobs,
     dataset_pools,
@@ -100,6 +101,18 @@ def test_jobs_are_split_deterministically_and_completely() -> None:
         assigned_jobs(jobs, 3, 3)
 
 
+def test_bad_sizes_and_representations_are_refused() -> None:
+    train_pool, test_pool = dataset_pools("digits")
+    spec, config = NetworkSpec("mlp", 1, 8), TrainConfig()
+    cpu = torch.device("cpu")
+    with pytest.raises(ValueError, match="at least 10 images"):
+        agreement_jobs(train_pool, test_pool, [spec], [5], 100, 1, 1, config, cpu)
+    with pytest.raises(ValueError, match="at least one task"):
+        agreement_jobs(train_pool, test_pool, [spec], [100], 100, 0, 0, config, cpu)
+    with pytest.raises(ValueError, match=r"no representation \['sigma'\]"):
+        boxes_jobs({"tiny": _tiny_hierarchy()}, ["sigma"], [2], 2, 5, cpu)
+
+
 def test_repeated_job_names_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"unique.*'a'"):
         run_sweep([Job("a", dict), Job("a", dict)], tmp_path / "s.json", {})
@@ -151,7 +164,7 @@ def _rank(rank: int, world_size: int, port: int, argv: list[str], kill_rank: int
 
 
 def test_a_killed_rank_then_a_rerun_finishes_with_the_same_summary(
-    reference: tuple[dict, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    reference: tuple[dict, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread: None
 ) -> None:
     cache = _isolated_cache(monkeypatch, tmp_path / "cache")
     summary = tmp_path / "summary.json"
@@ -162,7 +175,7 @@ def test_a_killed_rank_then_a_rerun_finishes_with_the_same_summary(
     assert not summary.exists()
     assert 1 <= len(finished) < N_JOBS  # rank 1 died after its first job, before its second
 
-    mp.spawn(_rank, args=(2, _free_port(), argv, None), nprocs=2)
+    main(argv)  # the rerun, in this process: the cache, not the partition, carries the work
     assert json.loads(summary.read_text()) == reference[0]
     after = _stored_results(cache)
     assert len(after) == N_JOBS

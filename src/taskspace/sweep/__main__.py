@@ -84,49 +84,73 @@ def _boxes(args: argparse.Namespace, device: torch.device) -> list[Job]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m taskspace.sweep", description=__doc__.splitlines()[0]
+        prog="python -m taskspace.sweep",
+        description="Run one chapter's jobs at paper scale on every process torchrun started "
+        "(or all in this one); the option defaults are the chapter's scale 'paper'.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help, description=help)
-        sub.add_argument("--summary", type=Path, default=Path(f"sweep_{name}.json"))
+        sub = commands.add_parser(
+            name,
+            help=help,
+            description=help,
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
+        sub.add_argument(
+            "--summary", type=Path, default=Path(f"sweep_{name}.json"), help="written by rank 0"
+        )
         sub.add_argument("--threads", type=int, default=1, help="torch threads per process")
-        sub.add_argument("--timeout-hours", type=float, default=72.0)
+        sub.add_argument(
+            "--timeout-hours",
+            type=float,
+            default=72.0,
+            help="how long finished processes wait for the slowest one",
+        )
         return sub
 
     agreement = command("agreement", "AS of human- and random-labelled tasks (chapter 8)")
-    agreement.add_argument("--dataset", choices=DATASETS, default="fashion-mnist")
-    agreement.add_argument("--architecture", nargs="+", default=["resnet18"])
+    agreement.add_argument("--dataset", choices=DATASETS, default="fashion-mnist", help="images")
+    agreement.add_argument("--architecture", nargs="+", default=["resnet18"], help="one or more")
     agreement.add_argument("--width", type=_width, default=None, help="an int or 'paper'")
-    agreement.add_argument("--n-train", type=int, nargs="+", default=[45000])
-    agreement.add_argument("--n-test", type=int, default=5000)
+    agreement.add_argument(
+        "--n-train", type=int, nargs="+", default=[45000], help="training-set sizes N"
+    )
+    agreement.add_argument("--n-test", type=int, default=5000, help="test images")
     agreement.add_argument("--human", type=int, default=20, help="human-labelled tasks")
     agreement.add_argument("--random", type=int, default=20, help="random-labelled tasks")
     agreement.add_argument("--networks", type=int, default=2, help="networks per task")
-    agreement.add_argument("--batch-size", type=int, default=512)
-    agreement.add_argument("--max-epochs", type=int, default=100)
+    agreement.add_argument("--batch-size", type=int, default=512, help="training batch")
+    agreement.add_argument("--max-epochs", type=int, default=100, help="at most, per network")
 
     discovery = command("discovery", "task discovery for several lambdas and seeds (chapter 9)")
-    discovery.add_argument("--dataset", choices=DATASETS, default="fashion-mnist")
-    discovery.add_argument("--architecture", default="resnet18")
+    discovery.add_argument("--dataset", choices=DATASETS, default="fashion-mnist", help="images")
+    discovery.add_argument("--architecture", default="resnet18", help="encoder and inner nets")
     discovery.add_argument("--width", type=_width, default=None, help="an int or 'paper'")
-    discovery.add_argument("--pool-per-class", type=int, default=4500)
-    discovery.add_argument("--n-heads", type=int, default=32)
-    discovery.add_argument("--meta-steps", type=int, default=10000)
-    discovery.add_argument("--inner-steps", type=int, default=50)
-    discovery.add_argument("--inner-batch", type=int, default=512)
-    discovery.add_argument("--inner-lr", type=float, default=0.01)
-    discovery.add_argument("--lambdas", type=float, nargs="+", default=[0.66])
-    discovery.add_argument("--seeds", type=int, nargs="+", default=[0])
-    discovery.add_argument("--meta-gradient", choices=META_GRADIENTS, default="recompute")
+    discovery.add_argument("--pool-per-class", type=int, default=4500, help="pool images")
+    discovery.add_argument("--n-heads", type=int, default=32, help="d, the tasks found")
+    discovery.add_argument("--meta-steps", type=int, default=10000, help="outer steps")
+    discovery.add_argument("--inner-steps", type=int, default=50, help="K of the proxy-AS")
+    discovery.add_argument("--inner-batch", type=int, default=512, help="proxy batch")
+    discovery.add_argument("--inner-lr", type=float, default=0.01, help="inner SGD step")
+    discovery.add_argument(
+        "--lambdas", type=float, nargs="+", default=[0.66], help="uniformity weights (Eq. 3)"
+    )
+    discovery.add_argument("--seeds", type=int, nargs="+", default=[0], help="discovery seeds")
+    discovery.add_argument(
+        "--meta-gradient", choices=META_GRADIENTS, default="recompute", help="strategy"
+    )
 
     boxes = command("boxes", "Task2Box draws on the hierarchy experiments (chapter 4)")
-    boxes.add_argument("--experiment", choices=sorted(EXPERIMENTS), nargs="+")
-    boxes.add_argument("--representation", nargs="+", default=["mu"])
-    boxes.add_argument("--box-dim", type=int, nargs="+", default=[2, 3, 5, 8, 16])
-    boxes.add_argument("--draws", type=int, default=5)
-    boxes.add_argument("--steps", type=int, default=1350)
+    boxes.add_argument(
+        "--experiment", choices=sorted(EXPERIMENTS), nargs="+", help="hierarchy experiments"
+    )
+    boxes.add_argument("--representation", nargs="+", default=["mu"], help="mu and/or mu_sigma2")
+    boxes.add_argument(
+        "--box-dim", type=int, nargs="+", default=[2, 3, 5, 8, 16], help="k, one job each"
+    )
+    boxes.add_argument("--draws", type=int, default=5, help="random splits, side by side")
+    boxes.add_argument("--steps", type=int, default=1350, help="Adam steps")
     boxes.set_defaults(experiment=["imagenet", "inat"])
     return parser
 

@@ -135,9 +135,16 @@ def agreement_jobs(
         one job per (architecture, ``N``, task), named e.g. ``"mlp N=400 human (0, 3, 5, 7, 8)"``;
         its row holds ``as``, ``train_accuracy_min``, ``epochs_max``, ``test_accuracy``.
     """
+    too_small = [n for n in (*n_train, n_test) if n < 10]
+    if too_small or n_human < 0 or n_random < 0 or n_human + n_random == 0:
+        raise ValueError(
+            "need training and test sets of at least 10 images (N // 10 per class) and at "
+            f"least one task, got N = {list(n_train)}, n_test = {n_test}, "
+            f"{n_human} human and {n_random} random tasks"
+        )
     test = test_pool.sample(per_class=n_test // 10, seed=1)
     tasks: dict[str, list[Task]] = {
-        "human": list(sample_human_tasks(n_human, seed=0)),
+        "human": sample_human_tasks(n_human, seed=0) if n_human else [],
         "random": [1000 + i for i in range(n_random)],
     }
     jobs = []
@@ -286,6 +293,12 @@ def boxes_jobs(
     """
     jobs = []
     for name, experiment in experiments.items():
+        unknown = set(representations) - set(experiment.representations)
+        if unknown:
+            raise ValueError(
+                f"experiment {name!r} has no representation {sorted(unknown)}; "
+                f"it has {sorted(experiment.representations)}"
+            )
         for representation in representations:
             for box_dim in box_dims:
                 config = BoxTrainConfig(
