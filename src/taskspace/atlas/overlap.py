@@ -30,7 +30,6 @@ that contains the point, so the cost is ``P x sum_j |D_j|`` distances rather tha
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 
 import torch
@@ -252,7 +251,10 @@ def soft_overlap_matrix(
     owner = torch.cat([torch.full_like(index, i) for i, index in enumerate(members)])
     rows = position[torch.cat(members)]  # each membership's row among the used points
     sizes = torch.tensor([len(index) for index in members], device=points.device)
-    queries, query_norms = points[used], norms[used]
+    if used.numel() == points.shape[0]:  # every pool point is used: no copy needed
+        queries, query_norms = points, norms
+    else:
+        queries, query_norms = points[used], norms[used]
     overlap = points.new_zeros(m, m)
     for j, index in enumerate(members):
         nearest = nearest_neighbour_distance(
@@ -316,18 +318,31 @@ def soft_overlaps_with(
 def soft_overlap_sets(
     sets: Sequence[torch.Tensor], block_elements: int = BLOCK_ELEMENTS
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`soft_overlap_matrix` of separate embedding sets ``(N_i, D)`` (chapter 7).
+    """The ``(m, m)`` soft overlaps of separate embedding sets ``(N_i, D)`` (chapter 7).
 
-    Returns ``(overlap (m, m), thresholds (m,))``.
+    Each set's squared norms and threshold are computed once; then every ordered pair is one
+    call of :func:`nearest_neighbour_distance`. Nothing is copied or concatenated, so the memory
+    beyond the inputs is one block of distances.
+
+    Returns:
+        ``(overlap (m, m), thresholds (m,))`` in the sets' dtype on their device.
     """
     if len(sets) == 0:
         raise ValueError("soft_overlap_sets needs at least one set")
     for i, s in enumerate(sets):
         _check_points(s, f"sets[{i}]")
-    points = torch.cat(list(sets))
-    bounds = torch.tensor([0, *(len(s) for s in sets)]).cumsum(0).tolist()
-    members = [torch.arange(a, b) for a, b in itertools.pairwise(bounds)]
-    return soft_overlap_matrix(points, members, block_elements=block_elements)
+    norms = [squared_norms(s) for s in sets]
+    thresholds = torch.stack(
+        [mean_pairwise_distance(s, n, block_elements) for s, n in zip(sets, norms, strict=True)]
+    )
+    overlap = sets[0].new_zeros(len(sets), len(sets))
+    for j, (reference, reference_norms) in enumerate(zip(sets, norms, strict=True)):
+        for i, (query, query_norms) in enumerate(zip(sets, norms, strict=True)):
+            nearest = nearest_neighbour_distance(
+                query, reference, query_norms, reference_norms, block_elements
+            )
+            overlap[i, j] = (nearest < thresholds[j]).to(overlap.dtype).mean()
+    return overlap, thresholds
 
 
 def soft_overlap_reference(sets: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
