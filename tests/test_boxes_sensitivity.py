@@ -14,14 +14,6 @@ from taskspace.boxes.sensitivity import metric_shift, round_off_noise
 from taskspace.boxes.train import TrainConfig, train_boxes, train_on_splits, validation_error
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_round_off_noise_moves_every_entry_by_one_unit_in_the_last_place(dtype) -> None:
     x = torch.tensor([1.0, -2.5, 0.0, 3e-3, 1e4, 0.1], dtype=dtype).repeat(50)
