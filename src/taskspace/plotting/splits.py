@@ -146,7 +146,7 @@ def accuracy_against_difference(points: Points, rho: float) -> Figure:
     ax.set_xlabel(r"AS($\tau_1$) $-$ AS($\tau_2$)")
     ax.set_ylabel(r"test accuracy for $\tau_1$")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_title(f"the network learns the task with the higher AS (Spearman ρ = {rho:.2f})")
+    ax.set_title(f"test accuracy against the gap in AS (Spearman ρ = {rho:.2f})")
     fig.tight_layout()
     return fig
 
