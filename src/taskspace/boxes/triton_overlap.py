@@ -38,10 +38,18 @@ BLOCK = 32
 
 @triton.jit
 def _softplus(x):
-    """``log(1 + exp(x))`` without overflow, with ``log1p`` accurate for tiny ``exp(-|x|)``."""
+    """``log(1 + exp(x))`` without overflow, to float32 precision when ``exp(-|x|)`` is tiny.
+
+    ``log1p(e)`` of ``e = exp(-|x|)``: its Taylor series below ``e = 2**-7`` (truncation error
+    below ``e**5 / 5``; a plain ``log(1 + e)`` would round ``1 + e`` to 1, and the GPU's fast
+    ``log`` has an absolute, not relative, error near 1), and ``log(u) * e / (u - 1)`` with
+    ``u = 1 + e`` above it (which cancels the rounding of ``u``).
+    """
     e = tl.exp(-tl.abs(x))
     u = 1.0 + e
-    log1p = tl.where(u == 1.0, e, tl.log(u) * e / tl.where(u == 1.0, 1.0, u - 1.0))
+    series = e * (1.0 - e * (0.5 - e * (1.0 / 3.0 - 0.25 * e)))
+    small = e < 0.0078125
+    log1p = tl.where(small, series, tl.log(u) * e / tl.where(small, 1.0, u - 1.0))
     return tl.maximum(x, 0.0) + log1p
 
 
@@ -68,6 +76,12 @@ def _pair(la, ha, lb, hb, t_int, beta, shift, tiny):
 
 
 @triton.jit
+def _load_corners(low, high, offsets, ok):
+    """One dimension's lower and upper corners at ``offsets``; a masked-off box is ``[0, 1]``."""
+    return tl.load(low + offsets, mask=ok, other=0.0), tl.load(high + offsets, mask=ok, other=1.0)
+
+
+@triton.jit
 def _forward_kernel(
     low_a, high_a, low_b, high_b, out, n, m, k, t_int, beta, shift, tiny, BLOCK: tl.constexpr
 ):
@@ -80,11 +94,10 @@ def _forward_kernel(
     b = batch * m * k + cols * k
     total = tl.zeros((BLOCK, BLOCK), dtype=tl.float32)
     for d in range(k):
-        la = tl.load(low_a + a + d, mask=row_ok, other=0.0)[:, None]
-        ha = tl.load(high_a + a + d, mask=row_ok, other=1.0)[:, None]
-        lb = tl.load(low_b + b + d, mask=col_ok, other=0.0)[None, :]
-        hb = tl.load(high_b + b + d, mask=col_ok, other=1.0)[None, :]
-        log_side, _, _, _ = _pair(la, ha, lb, hb, t_int, beta, shift, tiny)
+        la, ha = _load_corners(low_a, high_a, a + d, row_ok)
+        lb, hb = _load_corners(low_b, high_b, b + d, col_ok)
+        pair = _pair(la[:, None], ha[:, None], lb[None, :], hb[None, :], t_int, beta, shift, tiny)
+        log_side, _, _, _ = pair
         total += log_side
     where = batch * n * m + rows[:, None] * m + cols[None, :]
     tl.store(out + where, total, mask=row_ok[:, None] & col_ok[None, :])
@@ -113,15 +126,15 @@ def _grad_rows_kernel(
     batch, tile_i, d = tl.program_id(0).to(tl.int64), tl.program_id(1), tl.program_id(2)
     rows = (tile_i * BLOCK + tl.arange(0, BLOCK)).to(tl.int64)
     row_ok = rows < n
-    la = tl.load(low_a + batch * n * k + rows * k + d, mask=row_ok, other=0.0)[:, None]
-    ha = tl.load(high_a + batch * n * k + rows * k + d, mask=row_ok, other=1.0)[:, None]
+    la, ha = _load_corners(low_a, high_a, batch * n * k + rows * k + d, row_ok)
+    la, ha = la[:, None], ha[:, None]
     sum_low = tl.zeros((BLOCK,), dtype=tl.float32)
     sum_high = tl.zeros((BLOCK,), dtype=tl.float32)
     for start in range(0, m, BLOCK):
         cols = (start + tl.arange(0, BLOCK)).to(tl.int64)
         col_ok = cols < m
-        lb = tl.load(low_b + batch * m * k + cols * k + d, mask=col_ok, other=0.0)[None, :]
-        hb = tl.load(high_b + batch * m * k + cols * k + d, mask=col_ok, other=1.0)[None, :]
+        lb, hb = _load_corners(low_b, high_b, batch * m * k + cols * k + d, col_ok)
+        lb, hb = lb[None, :], hb[None, :]
         both = row_ok[:, None] & col_ok[None, :]
         g_out = tl.load(
             grad + batch * n * m + rows[:, None] * m + cols[None, :], mask=both, other=0.0
@@ -157,15 +170,15 @@ def _grad_columns_kernel(
     batch, tile_j, d = tl.program_id(0).to(tl.int64), tl.program_id(1), tl.program_id(2)
     cols = (tile_j * BLOCK + tl.arange(0, BLOCK)).to(tl.int64)
     col_ok = cols < m
-    lb = tl.load(low_b + batch * m * k + cols * k + d, mask=col_ok, other=0.0)[None, :]
-    hb = tl.load(high_b + batch * m * k + cols * k + d, mask=col_ok, other=1.0)[None, :]
+    lb, hb = _load_corners(low_b, high_b, batch * m * k + cols * k + d, col_ok)
+    lb, hb = lb[None, :], hb[None, :]
     sum_low = tl.zeros((BLOCK,), dtype=tl.float32)
     sum_high = tl.zeros((BLOCK,), dtype=tl.float32)
     for start in range(0, n, BLOCK):
         rows = (start + tl.arange(0, BLOCK)).to(tl.int64)
         row_ok = rows < n
-        la = tl.load(low_a + batch * n * k + rows * k + d, mask=row_ok, other=0.0)[:, None]
-        ha = tl.load(high_a + batch * n * k + rows * k + d, mask=row_ok, other=1.0)[:, None]
+        la, ha = _load_corners(low_a, high_a, batch * n * k + rows * k + d, row_ok)
+        la, ha = la[:, None], ha[:, None]
         both = row_ok[:, None] & col_ok[None, :]
         g_out = tl.load(
             grad + batch * n * m + rows[:, None] * m + cols[None, :], mask=both, other=0.0
