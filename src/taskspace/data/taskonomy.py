@@ -34,6 +34,7 @@ from typing import BinaryIO, NamedTuple
 import numpy as np
 import torch
 
+from taskspace.data.manifest import manifest_source
 from taskspace.data.resolve import Source, resolve
 
 __all__ = [
@@ -118,42 +119,17 @@ SOURCE_ONLY_TASKS: tuple[str, ...] = tuple(t.name for t in TASKONOMY_TASKS if t.
 # The affinity files
 # --------------------------------------------------------------------------------------------
 
-_UPSTREAM = (
-    "https://raw.githubusercontent.com/StanfordVL/taskonomy/"
-    "9f814867b5fe4165860862211e8e99b0f200144d/results/affinities/"
-)
-_HOW_TO_GET = (
-    "download {file} from the StanfordVL/taskonomy repository (results/affinities/, MIT licence) "
-    "and put it under <folder>/taskonomy/ with TASKSPACE_DATA=<folder>."
-)
-
-
-def _affinity_file(file: str, sha256: str) -> Source:
-    return Source(
-        name=f"taskonomy/{file}",
-        url=_UPSTREAM + file,
-        sha256=sha256,
-        how_to_get=_HOW_TO_GET.format(file=file),
-    )
-
-
 #: Budget -> the upstream pickle. ``"full"`` is ``all_affinities.pkl`` (the repository's default
 #: file; it lacks Scene-Classification), ``"1k"`` and ``"16k"`` are the files computed with 1k and
 #: 16k images for training the transfer functions (both contain all 25 tasks).
 AFFINITY_SOURCES: Mapping[str, Source] = MappingProxyType(
     {
-        "full": _affinity_file(
-            "all_affinities.pkl",
-            "6b2d42a7281fe4eac2f5f32499f12c3da63292d4a5d8f04bf1b8b97d9687260c",
-        ),
-        "1k": _affinity_file(
-            "all_affinities_1k.pkl",
-            "e797c4715f2523cedaa02a801b2e8197ab1347cb5f490d98731ba719e1b6d575",
-        ),
-        "16k": _affinity_file(
-            "all_affinities_16k.pkl",
-            "33e57697e6f83c27a3a8cc4c80bdfa2f803ebd8d931710bdde52172ddf493f44",
-        ),
+        budget: manifest_source(f"taskonomy/{file}")
+        for budget, file in (
+            ("full", "all_affinities.pkl"),
+            ("1k", "all_affinities_1k.pkl"),
+            ("16k", "all_affinities_16k.pkl"),
+        )
     }
 )
 

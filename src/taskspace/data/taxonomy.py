@@ -35,6 +35,7 @@ from typing import Any
 
 import torch
 
+from taskspace.data.manifest import manifest_source
 from taskspace.data.resolve import Source, resolve
 
 __all__ = [
@@ -627,18 +628,9 @@ IMAGENET_NODES_FILE = "imagenet_wordnet_nodes.tsv"
 #: accomplishing some end"), the root of Task2Box's "instrument-related WordNet subtree".
 INSTRUMENTALITY_WNID = "n03575240"
 
-_IMAGENET_HOW_TO_GET = (
-    "the file ships with the taskspace package (src/taskspace/data/{file}); reinstall the package, "
-    "or regenerate it with taskspace.data.wordnet.write_imagenet_edges(path) (needs WordNet)."
-)
-
 
 def _package_source(file: str) -> Source:
-    return Source(
-        name=f"imagenet/{file}",
-        system_paths=(str(_PACKAGE_DATA / file),),
-        how_to_get=_IMAGENET_HOW_TO_GET.format(file=file),
-    )
+    return manifest_source(f"imagenet/{file}", system_paths=(str(_PACKAGE_DATA / file),))
 
 
 def imagenet_edges_source() -> Source:
@@ -717,34 +709,12 @@ def imagenet_instrument_subtree() -> Taxonomy:
 # iNaturalist-2018: classes and orders (Task2Vec's task lists)
 # --------------------------------------------------------------------------------------------
 
-_TASK2VEC = (
-    "https://raw.githubusercontent.com/awslabs/aws-cv-task2vec/"
-    "c5795e55ba773f9845498091a90eee2fcba5da31/support_files/inat2018/"
-)
-_INAT_HOW_TO_GET = (
-    "download {url} (Task2Vec, Apache-2.0) and put it at <folder>/{name} with TASKSPACE_DATA set "
-    "to <folder>, or allow the download."
-)
-
-#: The 272 order-level task entries of iNaturalist-2018 (271 orders and "NA") (``{id, name, species_names, ...}`` entries).
-INAT2018_ORDERS = Source(
-    name="task2vec/inat2018_tasks.json",
-    url=_TASK2VEC + "tasks.json",
-    sha256="8244294519830af8cfb7513b217c5ebcd59db1320a7a1951139fdc772bdfd30a",
-    how_to_get=_INAT_HOW_TO_GET.format(
-        url=_TASK2VEC + "tasks.json", name="task2vec/inat2018_tasks.json"
-    ),
-)
+#: The 272 order-level task entries of iNaturalist-2018 (271 orders and "NA")
+#: (``{id, name, species_names, ...}`` entries); address and checksum in the data manifest.
+INAT2018_ORDERS = manifest_source("task2vec/inat2018_tasks.json")
 
 #: The 57 class-level tasks of iNaturalist-2018, same format.
-INAT2018_CLASSES = Source(
-    name="task2vec/inat2018_classes_tasks.json",
-    url=_TASK2VEC + "classes_tasks.json",
-    sha256="4a80590ad3e5f470ca323b1f7b11f0fcf357ee9e91ea3038468a87ec98188b32",
-    how_to_get=_INAT_HOW_TO_GET.format(
-        url=_TASK2VEC + "classes_tasks.json", name="task2vec/inat2018_classes_tasks.json"
-    ),
-)
+INAT2018_CLASSES = manifest_source("task2vec/inat2018_classes_tasks.json")
 
 
 class TaskFileError(ValueError):

@@ -34,6 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from taskspace.data.manifest import manifest_source
 from taskspace.data.resolve import DataNotFoundError, Source, atomic_write_bytes, cache_dir, resolve
 from taskspace.data.taxonomy import IMAGENET_EDGES_FILE, IMAGENET_NODES_FILE
 
@@ -105,10 +106,8 @@ def _system_dirs() -> list[Path]:
 
 def _wordnet_source(file: str) -> Source:
     """A WordNet database file: ``<TASKSPACE_DATA>/wordnet/<file>`` or a system folder."""
-    return Source(
-        name=f"wordnet/{file}",
-        system_paths=tuple(str(folder / file) for folder in _system_dirs()),
-        how_to_get=_INSTALL,
+    return manifest_source(
+        f"wordnet/{file}", system_paths=tuple(str(folder / file) for folder in _system_dirs())
     )
 
 
@@ -143,11 +142,7 @@ def _lexnames_text() -> str:
     except DataNotFoundError:
         pass
     page = resolve(
-        Source(
-            name="wordnet/lexnames.5WN.gz",
-            system_paths=(str(LEXNAMES_MAN_PAGE),),
-            how_to_get=_INSTALL,
-        )
+        manifest_source("wordnet/lexnames.5WN.gz", system_paths=(str(LEXNAMES_MAN_PAGE),))
     )
     with gzip.open(page, "rt", encoding="utf-8") as handle:
         return lexnames_from_man_page(handle.read())
