@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import nbformat
 import pytest
-import tomllib
 import yaml
 
 from taskspace import book, results
@@ -209,8 +209,8 @@ def test_student_index_links_each_copy_under_its_chapter_title(tmp_path: Path) -
     notebook.cells.insert(0, nbformat.v4.new_markdown_cell("# Boxes as sets"))
     nbformat.write(notebook, path)
     copies = book.student_copy([path], tmp_path / "book" / "_generated" / "student")
-    index = book.student_index(copies, source_dir=tmp_path / "book")
-    assert index == "* {download}`3. Boxes as sets </_generated/student/03_demo.ipynb>`\n"
+    index = book.student_index(copies, page_dir=tmp_path / "book")
+    assert index == "* {download}`3. Boxes as sets <_generated/student/03_demo.ipynb>`\n"
 
 
 def test_text_pairs_follow_the_notebook(tmp_path: Path) -> None:

@@ -378,14 +378,15 @@ def student_copy(notebooks: Iterable[Path], output_dir: Path) -> list[Path]:
     return written
 
 
-def student_index(copies: Iterable[Path], source_dir: Path) -> str:
+def student_index(copies: Iterable[Path], page_dir: Path) -> str:
     """A markdown list of download links to the student ``copies``, titled with each chapter's
-    heading; links start at the book's ``source_dir`` (``/...``), so any page may include it."""
+    heading, for a page in ``page_dir`` that includes it (Sphinx resolves the links of an
+    included file from the including page)."""
     lines = []
     for copy in map(Path, copies):
         title = _chapter_title(copy.parent, copy.stem)
-        link = Path(copy).resolve().relative_to(Path(source_dir).resolve()).as_posix()
-        lines.append(f"* {{download}}`{title} </{link}>`")
+        link = Path(copy).resolve().relative_to(Path(page_dir).resolve()).as_posix()
+        lines.append(f"* {{download}}`{title} <{link}>`")
     return "\n".join(lines) + "\n"
 
 
@@ -434,8 +435,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "student":
         copies = student_copy(args.notebooks, args.output_dir)
         if args.index:
-            source_dir = Path(args.notebooks[0]).parent
-            args.index.write_text(student_index(copies, source_dir=source_dir))
+            # the teachers' page, which includes the list, sits beside the chapters
+            page_dir = Path(args.notebooks[0]).parent
+            args.index.write_text(student_index(copies, page_dir=page_dir))
         for path in copies:
             print(path)
         return 0
