@@ -29,14 +29,19 @@ _GROUP_COLOURS = plt.get_cmap("tab10")
 
 
 def soft_overlap_picture(
-    a: torch.Tensor, b: torch.Tensor, names: tuple[str, str] = ("A", "B"), ax: Axes | None = None
+    a: torch.Tensor,
+    b: torch.Tensor,
+    names: tuple[str, str] = ("A", "B"),
+    ax: Axes | None = None,
+    colours: tuple[str, str] = ("#1f77b4", "#ff7f0e"),
 ) -> Figure:
     """``so(A, B)`` drawn for 2-D point sets ``a`` ``(N, 2)`` and ``b`` ``(M, 2)`` (chapter 7).
 
     Each point of ``A`` is joined to its nearest neighbour in ``B``: green when that distance is
     below ``t_B``, the mean pairwise distance inside ``B`` (the point counts as "in B"), red
     otherwise. The ball of radius ``t_B`` is drawn around the point of ``A`` farthest from ``B``
-    that still counts, and the title gives ``so(A, B)``.
+    that still counts, and the title gives ``so(A, B)``. ``colours`` are those of ``A`` and
+    ``B`` (swap them for ``so(B, A)`` so that each set keeps its colour).
     """
     a, b = a.detach().double().cpu(), b.detach().double().cpu()
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != 2 or b.shape[1] != 2 or len(b) < 2:
@@ -59,10 +64,10 @@ def soft_overlap_picture(
             zorder=1,
         )
     ax.scatter(
-        b[:, 0], b[:, 1], s=14, color="#ff7f0e", label=f"{names[1]} (M = {len(b)})", zorder=2
+        b[:, 0], b[:, 1], s=14, color=colours[1], label=f"{names[1]} (M = {len(b)})", zorder=2
     )
     ax.scatter(
-        a[:, 0], a[:, 1], s=14, color="#1f77b4", label=f"{names[0]} (N = {len(a)})", zorder=3
+        a[:, 0], a[:, 1], s=14, color=colours[0], label=f"{names[0]} (N = {len(a)})", zorder=3
     )
     if close.any():
         centre = a[torch.nonzero(close).squeeze(1)[nearest[close].argmax()]]
