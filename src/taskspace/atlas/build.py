@@ -22,11 +22,9 @@ share their label names ("0" .. "9"), which would make their text halves identic
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib
 import io
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -40,6 +38,7 @@ from taskspace.boxes.losses import TASKONOMY_WEIGHTS, LossWeights
 from taskspace.boxes.model import BoxModel, embed
 from taskspace.boxes.train import TrainConfig, train_boxes
 from taskspace.data.resolve import atomic_write_bytes, cache_dir
+from taskspace.device import one_thread
 from taskspace.represent.encoders import OfflineEncoder
 
 __all__ = [
@@ -51,7 +50,6 @@ __all__ = [
     "build_atlas",
     "load_atlas",
     "normalised_sizes",
-    "one_thread",
     "train_map",
 ]
 
@@ -90,17 +88,6 @@ def normalised_sizes(datasets: list[MapDataset]) -> torch.Tensor:
     """``(m,)`` float32 ``|D_i| / max_j |D_j|``: the box area ``L_A`` asks for (chapter 7)."""
     sizes = torch.tensor([d.size for d in datasets], dtype=torch.float32)
     return sizes / sizes.max()
-
-
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Run the block with one torch thread (results depend on the thread count; chapter 5)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 @dataclass

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import torch
@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
+from taskspace.device import one_thread
 from taskspace.progress import progress
 from taskspace.represent.encoders import check_images
 from taskspace.represent.networks import (
@@ -202,17 +203,6 @@ def _check_task(features: torch.Tensor, labels: torch.Tensor) -> int:
     return int(labels.max()) + 1
 
 
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run torch's CPU operations on one thread inside the block, then restore the count."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def fit_head(
     features: torch.Tensor,
     labels: torch.Tensor,
@@ -240,7 +230,7 @@ def fit_head(
     optimizer = torch.optim.Adam(
         head.parameters(), lr=training.learning_rate, weight_decay=training.weight_decay
     )
-    with _one_thread() if features.device.type == "cpu" else contextlib.nullcontext():
+    with one_thread() if features.device.type == "cpu" else contextlib.nullcontext():
         for _ in range(training.epochs):
             draws = torch.multinomial(
                 weights, training.samples_per_epoch, True, generator=generator
