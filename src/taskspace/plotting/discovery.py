@@ -259,6 +259,7 @@ def lambda_tradeoff(
         ax.annotate(f"λ = {lam:g}", (x, y), textcoords="offset points", xytext=(6, 6), fontsize=8)
     for kind, value in references.items():
         ax.axhline(value, color=_colour(kind), ls="--", lw=1, label=f"{kind}-labelled tasks")
+    ax.margins(x=0.12)  # room for the labels of the outermost points
     ax.set_xlabel("similarity of each task to its most similar other task (mean)")
     ax.set_ylabel("mean AS of the discovered tasks")
     ax.legend(fontsize=8, loc="lower right")
