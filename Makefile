@@ -68,7 +68,7 @@ html: setup
 	$(BIN)/python -m taskspace.book timings $(CHAPTERS) > book/_generated/timings_table.md
 	$(BIN)/python -m taskspace.book student --output-dir book/_generated/student \
 	  --index book/_generated/student_index.md $(CHAPTERS) >/dev/null
-	$(BIN)/jupyter-book build book --path-output . $(JB_FLAGS)
+	$(BIN)/jupyter-book build . --path-output . $(JB_FLAGS)
 	@echo "The book: _build/html/index.html"
 
 lint: setup
@@ -82,7 +82,8 @@ unit: data
 	$(BIN)/pytest
 
 # Pages whose browser console is checked (where Debian's chromium is installed): math, figures.
-BROWSER_PAGES := _build/html/intro.html _build/html/03_boxes.html _build/html/08_agreement_score.html
+BROWSER_PAGES := _build/html/book/intro.html _build/html/book/03_boxes.html \
+  _build/html/book/08_agreement_score.html
 
 test: lint stale unit
 	$(MAKE) html JB_FLAGS="-W -n --keep-going"
