@@ -15,6 +15,29 @@ from taskspace.data.taxonomy import Taxonomy
 __all__ = ["affinity_heatmap", "image_grid", "tree_figure"]
 
 
+def show_image(
+    ax: plt.Axes,
+    image: torch.Tensor,
+    *,
+    cmap: str = "gray",
+    value_range: tuple[float, float] | None = (0.0, 1.0),
+    colour: str | None = None,
+) -> None:
+    """Draw one ``(C, H, W)`` image (grey when ``C = 1``) on ``ax`` without ticks, optionally
+    framed in ``colour``; ``value_range`` fixes the colour scale (``None``: the image's own range).
+    Shared by the image grids of chapters 2, 9 and 10."""
+    picture = image.detach().cpu().permute(1, 2, 0).numpy()
+    vmin, vmax = value_range if value_range is not None else (None, None)
+    ax.imshow(
+        picture.squeeze(-1) if picture.shape[-1] == 1 else picture, cmap=cmap, vmin=vmin, vmax=vmax
+    )
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if colour:
+        for spine in ax.spines.values():
+            spine.set(color=colour, linewidth=2.5)
+
+
 def image_grid(dataset: ImageDataset, per_class: int = 8, seed: int = 0) -> Figure:
     """One row per class, ``per_class`` random images of that class (introduced in chapter 1)."""
     chosen = dataset.stratified_indices(per_class, seed)

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from taskspace.plotting.data import show_image
+
 __all__ = [
     "KIND_COLOURS",
     "agreement_by_kind",
@@ -142,13 +144,6 @@ def discovery_history(history: Mapping[str, torch.Tensor], window: int = 10) -> 
     return fig
 
 
-def _show(ax: plt.Axes, image: torch.Tensor) -> None:
-    picture = image.permute(1, 2, 0).numpy()
-    ax.imshow(picture.squeeze(-1) if picture.shape[-1] == 1 else picture, cmap="gray_r")
-    ax.set_xticks([])
-    ax.set_yticks([])
-
-
 def confident_examples(
     images: torch.Tensor, scores: torch.Tensor, task_names: Sequence[str], per_side: int = 6
 ) -> Figure:
@@ -179,7 +174,7 @@ def confident_examples(
             if index is None:
                 ax.axis("off")
             else:
-                _show(ax, images[index])
+                show_image(ax, images[index], cmap="gray_r", value_range=None)
         axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
     axes[0, per_side // 2].set_title("label 0 (most confident)", fontsize=9, loc="left")
     axes[0, per_side + 1 + per_side // 2].set_title(

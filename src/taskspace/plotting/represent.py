@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
+from taskspace.plotting.data import show_image
 from taskspace.plotting.labels import label_points
 
 __all__ = [
@@ -46,18 +47,6 @@ def pca(vectors: torch.Tensor, fit_on: torch.Tensor | None = None, k: int = 2) -
     return (vectors.double() - centre) @ (axes * signs).T
 
 
-def _show(ax: plt.Axes, image: torch.Tensor, colour: str | None = None) -> None:
-    picture = image.detach().cpu().permute(1, 2, 0).numpy()
-    ax.imshow(
-        picture.squeeze(-1) if picture.shape[-1] == 1 else picture, cmap="gray", vmin=0, vmax=1
-    )
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if colour:
-        for spine in ax.spines.values():
-            spine.set(color=colour, linewidth=2.5)
-
-
 def neighbour_grid(
     queries: torch.Tensor,
     neighbours: torch.Tensor,
@@ -77,14 +66,14 @@ def neighbour_grid(
     q, k = neighbour_labels.shape
     fig, axes = plt.subplots(q, k + 1, figsize=(1.05 * (k + 1) + 1.0, 1.15 * q), squeeze=False)
     for row in range(q):
-        _show(axes[row, 0], queries[row])
+        show_image(axes[row, 0], queries[row])
         axes[row, 0].set_ylabel(
             class_names[int(query_labels[row])], rotation=0, ha="right", va="center", fontsize=8
         )
         for col in range(k):
             same = bool(neighbour_labels[row, col] == query_labels[row])
             ax = axes[row, col + 1]
-            _show(ax, neighbours[row, col], _SAME if same else _OTHER)
+            show_image(ax, neighbours[row, col], colour=_SAME if same else _OTHER)
             ax.set_title(f"{float(similarities[row, col]):.2f}", fontsize=7, pad=2)
     axes[0, 0].set_title("query", fontsize=8, pad=2)
     fig.suptitle(title, fontsize=10)

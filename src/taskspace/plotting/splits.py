@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from taskspace.agreement.splits import TrainTestSplit
+from taskspace.plotting.data import show_image
 
 __all__ = [
     "accuracy_against_difference",
@@ -24,13 +25,6 @@ __all__ = [
 ]
 
 Points = Mapping[str, tuple[Sequence[float], Sequence[float]]]
-
-
-def _show(ax: Axes, image: torch.Tensor) -> None:
-    picture = image.permute(1, 2, 0).numpy()
-    ax.imshow(picture.squeeze(-1) if picture.shape[-1] == 1 else picture, cmap="gray_r")
-    ax.set_xticks([])
-    ax.set_yticks([])
 
 
 def split_examples(
@@ -73,7 +67,7 @@ def split_examples(
         shown = members[torch.randperm(members.numel(), generator=generator)[:per_group]]
         for column, ax in enumerate(axes[row]):
             if column < shown.numel():
-                _show(ax, images[shown[column]])
+                show_image(ax, images[shown[column]], cmap="gray_r", value_range=None)
             else:
                 ax.axis("off")
         axes[row, 0].set_ylabel(
