@@ -41,7 +41,6 @@ from torch.func import functional_call
 from tqdm.std import tqdm
 
 from taskspace.agreement.cache import Stored, cache_key, cached
-from taskspace.agreement.ensemble import _check_images
 from taskspace.agreement.networks import NetworkSpec
 from taskspace.agreement.proxy import META_GRADIENTS, ProxyConfig, proxy_agreement
 from taskspace.data.resolve import atomic_write_bytes, cache_dir
@@ -243,7 +242,7 @@ class DiscoveredTasks:
         """``(N, d)`` embeddings of ``(N, C, H, W)`` images (evaluation mode, no gradient), on
         ``images``' device."""
         spec = self.encoder.spec
-        _check_images(images, spec, "images")
+        spec.check_images(images, "images")
         device = next(self.encoder.parameters()).device
         self.encoder.eval()
         with torch.no_grad():
@@ -502,8 +501,8 @@ def discover_tasks(
     """
     if meta_gradient not in META_GRADIENTS:
         raise ValueError(f"meta_gradient must be one of {META_GRADIENTS}, got {meta_gradient!r}")
-    _check_images(images, encoder_spec, "images")
-    _check_images(images, inner_spec, "images")
+    encoder_spec.check_images(images, "images")
+    inner_spec.check_images(images, "images")
     if inner_spec.num_classes != config.n_classes:
         raise ValueError(
             f"the inner networks need n_classes={config.n_classes} outputs, "

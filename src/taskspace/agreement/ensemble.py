@@ -153,7 +153,7 @@ class TrainedEnsemble:
 
         ``images`` are moved to the ensemble's device; the result is on that device.
         """
-        _check_images(images, self.spec, "images")
+        self.spec.check_images(images, "images")
         return stacked_logits(
             self.spec, self.params, self.buffers, images, batch_size, self.strategy == "batched"
         )
@@ -181,7 +181,7 @@ def stacked_logits(
     ``batched``: one ``vmap`` call for all networks, else one call per network.
     """
     device = next(iter(params.values())).device
-    one = _functional(_template(spec, training=False))
+    one = _functional(spec.template(training=False))
     together = vmap(one, in_dims=(0, 0, None))
     n_networks = next(iter(params.values())).shape[0]
     chunks = []
@@ -213,11 +213,6 @@ def _network(
     )
 
 
-def _template(spec: NetworkSpec, training: bool) -> nn.Module:
-    """A weightless copy of the architecture (on the ``meta`` device) to call functionally."""
-    return spec.build(seed=0).to("meta").train(training)
-
-
 def _functional(template: nn.Module):
     """``(params, buffers, images) -> logits`` for one network, through ``template``."""
 
@@ -239,19 +234,6 @@ def choose_strategy(spec: NetworkSpec, device: torch.device) -> str:
     return "batched" if device.type == "cuda" else "loop"
 
 
-def _check_images(images: torch.Tensor, spec: NetworkSpec, name: str) -> None:
-    expected = (spec.in_channels, spec.image_size, spec.image_size)
-    if images.ndim != 4 or tuple(images.shape[1:]) != expected:
-        raise ValueError(
-            f"{name} must be (N, {', '.join(map(str, expected))}) for {spec.label}, "
-            f"got {tuple(images.shape)}"
-        )
-    if not images.is_floating_point():
-        raise ValueError(f"{name} must be floating point, got {images.dtype}")
-    if not torch.isfinite(images).all():
-        raise ValueError(f"{name} contain NaN or infinite values")
-
-
 def _check_labels(labels: torch.Tensor, n_images: int, num_classes: int) -> None:
     if labels.shape != (n_images,) or labels.dtype != torch.int64:
         raise ValueError(
@@ -267,7 +249,7 @@ def _check_labels(labels: torch.Tensor, n_images: int, num_classes: int) -> None
         raise ValueError(f"classes {empty} have no training images; every class needs some")
 
 
-def _epoch_batches(n_images: int, batch_size: int, order: torch.Generator) -> torch.Tensor:
+def epoch_batches(n_images: int, batch_size: int, order: torch.Generator) -> torch.Tensor:
     """``(n_batches, batch_size)`` image indices of one epoch, in a fresh random order."""
     n_batches = n_images // batch_size
     return torch.randperm(n_images, generator=order)[: n_batches * batch_size].view(n_batches, -1)
@@ -329,7 +311,7 @@ class BatchedTrainer:
             [spec.build(seed).to(device) for seed in init_seeds]
         )
         self.optimiser = torch.optim.Adam(list(self.params.values()), lr=lr)
-        self.forward = vmap(_functional(_template(spec, training=True)))
+        self.forward = vmap(_functional(spec.template(training=True)))
 
     def step(self, images: torch.Tensor, labels: torch.Tensor, active: list[bool]) -> None:
         """One Adam step of every network ``e`` on ``images[e]`` (``active`` is not used: the
@@ -378,7 +360,7 @@ def _train(
     reached = torch.zeros(n_networks, dtype=torch.float64)
     for epoch in range(1, config.max_epochs + 1):
         active = [k is None for k in kept]
-        batches = torch.stack([_epoch_batches(images.shape[0], batch_size, g) for g in orders])
+        batches = torch.stack([epoch_batches(images.shape[0], batch_size, g) for g in orders])
         for index in batches.transpose(0, 1).to(images.device):  # (E, batch_size) each
             trainer.step(images[index], labels[index], active)
         params, buffers = trainer.weights()
@@ -434,7 +416,7 @@ def train_ensemble(
     stochasticity = stochasticity or Stochasticity()
     if n_networks < 1:
         raise ValueError(f"n_networks must be at least 1, got {n_networks}")
-    _check_images(images, spec, "training images")
+    spec.check_images(images, "training images")
     _check_labels(labels, images.shape[0], spec.num_classes)
     labels = labels.to(images.device)
     if strategy == "auto":

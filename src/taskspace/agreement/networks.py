@@ -273,6 +273,23 @@ class NetworkSpec:
                 self.in_channels, self.image_size, self.num_classes, self.width
             )
 
+    def template(self, training: bool) -> nn.Module:
+        """A weightless copy of the architecture (on the ``meta`` device) to call functionally."""
+        return self.build(seed=0).to("meta").train(training)
+
+    def check_images(self, images: torch.Tensor, name: str) -> None:
+        """Raise a ``ValueError`` naming ``name`` unless ``images`` are finite float (N, C, H, H)."""
+        expected = (self.in_channels, self.image_size, self.image_size)
+        if images.ndim != 4 or tuple(images.shape[1:]) != expected:
+            raise ValueError(
+                f"{name} must be (N, {', '.join(map(str, expected))}) for {self.label}, "
+                f"got {tuple(images.shape)}"
+            )
+        if not images.is_floating_point():
+            raise ValueError(f"{name} must be floating point, got {images.dtype}")
+        if not torch.isfinite(images).all():
+            raise ValueError(f"{name} contain NaN or infinite values")
+
     def as_key(self) -> dict[str, object]:
         """The fields as a plain dict (part of a cache key)."""
         return asdict(self)

@@ -49,7 +49,7 @@ from torch.func import functional_call
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.checkpoint import checkpoint
 
-from taskspace.agreement.ensemble import _check_images, _epoch_batches, _template
+from taskspace.agreement.ensemble import epoch_batches
 from taskspace.agreement.networks import NetworkSpec
 
 __all__ = [
@@ -173,7 +173,7 @@ def inner_batches(n_images: int, config: ProxyConfig, batch_seed: int) -> torch.
     generator = torch.Generator().manual_seed(batch_seed)
     per_epoch = n_images // config.batch_size
     epochs = -(-config.inner_steps // per_epoch)
-    batches = [_epoch_batches(n_images, config.batch_size, generator) for _ in range(epochs)]
+    batches = [epoch_batches(n_images, config.batch_size, generator) for _ in range(epochs)]
     return torch.cat(batches)[: config.inner_steps]
 
 
@@ -224,7 +224,7 @@ class _FunctionalPair:
     then network 1's), stepped by plain SGD written out (``w + (-lr) * g``, as ``higher`` does)."""
 
     def __init__(self, spec: NetworkSpec, config: ProxyConfig) -> None:
-        self.template = _batch_statistics_only(_template(spec, training=True))
+        self.template = _batch_statistics_only(spec.template(training=True))
         self.names = [name for name, _ in self.template.named_parameters()]
         self.config = config
 
@@ -412,7 +412,7 @@ def proxy_agreement(
         raise ValueError(f"meta_gradient must be one of {META_GRADIENTS}, got {meta_gradient!r}")
     if len(init_seeds) != 2:
         raise ValueError(f"init_seeds must be a pair of seeds, got {init_seeds!r}")
-    _check_images(images, inner_spec, "images")
+    inner_spec.check_images(images, "images")
     batches = inner_batches(images.shape[0], config, batch_seed).to(images.device)
     networks = inner_networks(inner_spec, init_seeds, images)
     if not torch.is_grad_enabled():  # measuring only: the inner networks still need gradients
