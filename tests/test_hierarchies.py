@@ -23,6 +23,7 @@ from taskspace.hierarchies import (
     hierarchy_experiment,
     hierarchy_splits,
     inclusion_relation,
+    neighbourhood_curves,
     train_hierarchy_boxes,
 )
 from taskspace.represent.statistics import prototype_statistics
@@ -234,3 +235,20 @@ def test_train_hierarchy_boxes_returns_overlaps_of_all_datasets_at_the_best_step
         experiment, splits, box_dim=3, steps=2, features=doubled
     )
     assert overlap64.dtype == torch.float64
+
+
+def test_neighbourhood_curves_of_centres_that_follow_the_tree() -> None:
+    # two clusters of three datasets each: tree distance 1 inside a cluster, 4 across; the
+    # centres sit on two far-apart points, so the nearest in the tree are the nearest in space
+    cluster = torch.tensor([0, 0, 0, 1, 1, 1])
+    tree = torch.where(cluster[:, None] == cluster[None, :], 1, 4).fill_diagonal_(0)
+    centres = (10.0 * cluster.double())[None, :, None].expand(2, -1, 2)  # (R=2, N=6, k=2)
+    tree_mean, near, control = neighbourhood_curves(centres, tree, m_max=3)
+    assert tree_mean.tolist() == pytest.approx([1.0, 1.0, 2.0])
+    distance = 10.0 * 2**0.5
+    assert near.tolist() == pytest.approx([0.0, 0.0, distance / 3])
+    assert control[-1] > near[-1] and control.shape == (3,)
+    with pytest.raises(ValueError, match="m_max"):
+        neighbourhood_curves(centres, tree, m_max=6)
+    with pytest.raises(ValueError, match=r"\(R, N, k\)"):
+        neighbourhood_curves(centres[0], tree, m_max=2)

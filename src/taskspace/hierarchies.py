@@ -25,6 +25,7 @@ Interface:
   those nodes (quick runs).
 * :func:`containment_scores` -- F1 of "``i`` inside ``j``" per draw from an ``(R, N, N)`` score,
   the threshold chosen on validation (Task2Box) or training pairs (baselines, SPEC I.7).
+* :func:`neighbourhood_curves` -- do box centres follow the taxonomy (supplement figure 7)?
 * :func:`hierarchy_splits` -- one :class:`~taskspace.boxes.evaluate.RelationSplit` per draw,
   seeded by the draw index (``split_relations(relation, novel, fractions, seed=draw)``).
 
@@ -88,6 +89,7 @@ __all__ = [
     "hierarchy_experiment",
     "hierarchy_splits",
     "inclusion_relation",
+    "neighbourhood_curves",
     "top_level_groups",
     "train_hierarchy_boxes",
 ]
@@ -496,3 +498,46 @@ def containment_scores(
         count_non_transitive=values[:, 5 + p].long(),
         predicted=torch.stack(predicted),
     )
+
+
+def neighbourhood_curves(
+    centres: torch.Tensor, tree: torch.Tensor, m_max: int, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Do box centres follow the taxonomy? (supplement figure 7, chapter 4).
+
+    For every dataset, its ``m`` nearest datasets in the taxonomy (ties in tree distance broken
+    at random), for ``m = 1 .. m_max``: their mean tree distance and the mean Euclidean distance
+    between box centres; and, as a control, the centre distance to ``m`` random datasets. Each
+    is averaged over datasets (and draws).
+
+    Args:
+        centres: ``(R, N, k)`` box centres of ``R`` draws.
+        tree: ``(N, N)`` tree distances (:attr:`HierarchyExperiment.tree_distance`).
+        m_max: the largest neighbourhood, at most ``N - 1``.
+        seed: of the tie-breaking and of the random datasets.
+
+    Returns:
+        ``(tree, near, control)``, three ``(m_max,)`` float64 tensors.
+    """
+    n = tree.shape[0]
+    if centres.dim() != 3 or centres.shape[1] != n or tree.shape != (n, n):
+        raise ValueError(
+            f"need (R, N, k) centres and (N, N) tree distances, got {tuple(centres.shape)} "
+            f"and {tuple(tree.shape)}"
+        )
+    if not 1 <= m_max < n:
+        raise ValueError(f"m_max must be in 1 .. {n - 1}, got {m_max}")
+    generator = torch.Generator().manual_seed(seed)
+    key = tree.double() + 0.5 * torch.rand(n, n, generator=generator, dtype=torch.float64)
+    key.fill_diagonal_(float("inf"))
+    nearest = key.argsort(dim=1)[:, :m_max]  # (N, m_max)
+    others = torch.rand(n, n, generator=generator).fill_diagonal_(2.0).argsort(dim=1)[:, :m_max]
+    distance = torch.cdist(centres.double(), centres.double())  # (R, N, N)
+    steps = torch.arange(1, m_max + 1, dtype=torch.float64)
+
+    def running_mean(values: torch.Tensor) -> torch.Tensor:  # (..., N, m_max) -> (m_max,)
+        return (values.cumsum(-1) / steps).reshape(-1, m_max).mean(0)
+
+    near = distance.gather(2, nearest.expand(len(centres), -1, -1))
+    far = distance.gather(2, others.expand(len(centres), -1, -1))
+    return running_mean(tree.double().gather(1, nearest)), running_mean(near), running_mean(far)
