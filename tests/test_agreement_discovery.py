@@ -21,6 +21,7 @@ from taskspace.agreement import (
 )
 from taskspace.agreement import discovery as discovery_module
 from taskspace.agreement.discovery import class_directions
+from taskspace.data.images import ImageDataset
 
 ENCODER = NetworkSpec("small_cnn", in_channels=1, image_size=8, num_classes=6, width=3)
 INNER = NetworkSpec("small_cnn", in_channels=1, image_size=8, num_classes=2, width=3)
@@ -223,3 +224,33 @@ def test_discovery_rejects_bad_input(tmp_path: Path) -> None:
         discover_tasks(ENCODER, INNER, _images(8), config=CONFIG, use_cache=False)
     with pytest.raises(ValueError, match="inner_steps"):
         DiscoveryConfig(proxy=ProxyConfig(inner_steps=0))
+
+
+def test_discovery_settings_build_the_pool_encoder_and_config() -> None:
+    settings = discovery_module.DiscoverySettings(
+        pool_per_class=3,
+        n_heads=4,
+        uniformity_weight=2.0,
+        meta_steps=7,
+        inner_steps=5,
+        inner_batch=16,
+        inner_lr=0.2,
+    )
+    assert settings.config() == DiscoveryConfig(
+        n_heads=4,
+        uniformity_weight=2.0,
+        meta_steps=7,
+        proxy=ProxyConfig(inner_steps=5, batch_size=16, inner_lr=0.2),
+    )
+    changed = settings.config(uniformity_weight=0.0, meta_steps=0)
+    assert (changed.uniformity_weight, changed.meta_steps, changed.n_heads) == (0.0, 0, 4)
+    assert settings.encoder_spec(INNER) == NetworkSpec(
+        "small_cnn", in_channels=1, image_size=8, num_classes=4, width=3
+    )
+    source = ImageDataset(_images(60), torch.arange(60) % 3, ("a", "b", "c"))
+    pool = settings.pool(source)
+    assert torch.equal(torch.bincount(pool.labels), torch.tensor([3, 3, 3]))
+    assert torch.equal(pool.images, settings.pool(source).images)  # the same images every time
+    assert set(discovery_module.DISCOVERY_SETTINGS) == {"fast", "book", "paper"}
+    paper = discovery_module.DISCOVERY_SETTINGS["paper"]  # appendix I.2, ResNet-18
+    assert (paper.n_heads, paper.uniformity_weight, paper.inner_steps) == (32, 0.66, 50)

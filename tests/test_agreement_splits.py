@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from taskspace.agreement import (
     random_split_like,
     target_groups,
 )
+from taskspace.agreement.splits import one_sided_classes
 from taskspace.data.images import load_digits
 
 
@@ -189,3 +191,36 @@ def test_evaluation_measures_accuracy_and_agreement_on_the_test_part(
         evaluate_split(NetworkSpec("mlp", 1, 8), images, labels, split, n_networks=1)
     with pytest.raises(ValueError, match="400 images but 399 labels"):
         evaluate_split(NetworkSpec("mlp", 1, 8), images, labels[:399], split)
+
+
+def test_one_sided_classes_on_a_hand_made_example() -> None:
+    labels = torch.tensor([0, 0, 1, 1, 2, 2, 3])
+    spurious = torch.tensor([0, 1, 1, 1, 0, 0, 1])
+    # class 0 is cut by tau_d; 1 and 2 lie wholly on one side; 3 has one image; 4 has none
+    assert one_sided_classes(labels, spurious) == [1, 2, 3]
+    assert one_sided_classes(labels, spurious, num_classes=5) == [1, 2, 3, 4]
+    with pytest.raises(ValueError, match="binary"):
+        one_sided_classes(labels, labels)
+
+
+@pytest.mark.parametrize("num_classes", [2, 4])
+def test_one_sided_classes_are_exactly_what_adversarial_split_refuses(num_classes: int) -> None:
+    all_c1 = [
+        c1
+        for size in range(1, num_classes)
+        for c1 in itertools.combinations(range(num_classes), size)
+    ]
+    refused = 0
+    for seed in range(60):  # few images: some classes fall wholly on one side
+        labels = torch.arange(12) % num_classes
+        spurious = random_task(12, 2, seed=100 + seed)
+        one_sided = one_sided_classes(labels, spurious)
+        for c1 in all_c1:
+            try:
+                adversarial_split(labels, spurious, positive_classes=c1, balance="none")
+            except ValueError:
+                refused += 1
+                assert one_sided, (seed, c1)
+            else:
+                assert not one_sided, (seed, c1)
+    assert 0 < refused < 60 * len(all_c1)  # both cases occurred

@@ -28,6 +28,8 @@ from taskspace.agreement import (
     measure_agreement,
     sample_human_tasks,
 )
+from taskspace.agreement.cache import cache_key
+from taskspace.agreement.discovery import DISCOVERY_SETTINGS, DiscoverySettings
 from taskspace.device import default_device
 from taskspace.hierarchies import HierarchyExperiment, inclusion_relation
 from taskspace.sweep import (
@@ -213,26 +215,70 @@ def test_discovery_jobs_store_what_chapter_9_reads(
     _isolated_cache(monkeypatch, tmp_path / "cache")
     train_pool, _ = dataset_pools("digits")
     spec = NetworkSpec("mlp", 1, 8)
-    proxy = ProxyConfig(inner_steps=2, batch_size=8, inner_lr=0.1)
+    settings = DiscoverySettings(
+        pool_per_class=2,
+        n_heads=2,
+        uniformity_weight=1.0,
+        meta_steps=3,
+        inner_steps=2,
+        inner_batch=8,
+        inner_lr=0.1,
+    )
     device = torch.device("cpu")
-    jobs = discovery_jobs(train_pool, spec, 2, 2, 3, proxy, [0.0, 5.0], [0], device)
+    jobs = discovery_jobs(train_pool, spec, settings, [0.0, 5.0], [0], device)
     assert [job.name for job in jobs] == ["discovery lambda=0 seed=0", "discovery lambda=5 seed=0"]
     rows = [job.run() for job in jobs]
     assert all(row["meta_steps"] == 3 for row in rows)
     assert all(torch.isfinite(torch.tensor(list(row.values()))).all() for row in rows)
 
     monkeypatch.setattr(discovery_module, "_run", _no_training)
-    found = discover_tasks(  # chapter 9's discover(), at these sizes
-        NetworkSpec("mlp", 1, 8, num_classes=2),
-        spec,
-        train_pool.sample(per_class=2, seed=2).images,
-        config=DiscoveryConfig(n_heads=2, uniformity_weight=5.0, meta_steps=3, proxy=proxy),
-        seed=0,
-        device=device,
-    )
+    found = settings.discover(train_pool, spec, uniformity_weight=5.0, device=device)
     proxy_history = found.history["proxy"]  # 3 steps: a "fifth" is one step
     assert proxy_history[0].item() == rows[1]["proxy_first_fifth"]
     assert proxy_history[-1].item() == rows[1]["proxy_last_fifth"]
+
+
+class _KeyTakenError(Exception):
+    """Stops a discovery once its cache key is known."""
+
+
+def test_the_sweep_and_the_chapters_settings_give_one_cache_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    keys: list[str] = []
+
+    def record_key(parts: dict[str, object], compute: object) -> None:
+        keys.append(cache_key(parts))
+        raise _KeyTakenError
+
+    monkeypatch.setattr(discovery_module, "cached", record_key)
+    train_pool, _ = dataset_pools("digits")
+    spec = NetworkSpec("mlp", 1, 8)
+    device = torch.device("cpu")
+    settings = DISCOVERY_SETTINGS["fast"]
+    runs = [  # the sweep's job at the chapter's lambda and at another; the chapters' call
+        *(job.run for job in discovery_jobs(train_pool, spec, settings, [1.0, 5.0], [0], device)),
+        lambda: settings.discover(train_pool, spec, device=device),
+        lambda: discover_tasks(  # the settings written out, as chapter 9 used to
+            NetworkSpec("mlp", 1, 8, num_classes=4),
+            spec,
+            train_pool.sample(per_class=20, seed=2).images,
+            config=DiscoveryConfig(
+                n_heads=4,
+                uniformity_weight=1.0,
+                meta_steps=4,
+                proxy=ProxyConfig(inner_steps=3, batch_size=32, inner_lr=0.1),
+            ),
+            seed=0,
+            device=device,
+        ),
+    ]
+    for run in runs:
+        with pytest.raises(_KeyTakenError):
+            run()
+    sweep_key, other_lambda_key, chapter_key, written_out_key = keys
+    assert sweep_key == chapter_key == written_out_key
+    assert other_lambda_key != chapter_key
 
 
 def _tiny_hierarchy() -> HierarchyExperiment:

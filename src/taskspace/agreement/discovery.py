@@ -24,6 +24,11 @@ the averages over the images (:func:`recalibrate_batchnorm`): during meta-traini
 normalises by each batch, and a moving average over a few hundred meta-steps would lag behind
 the moving weights, tilting every hyper-plane task towards one class in evaluation mode.
 :func:`task_similarity` compares any set of binary tasks.
+
+:data:`DISCOVERY_SETTINGS` holds chapter 9's discovery per scale (:class:`DiscoverySettings`:
+its pool, its encoder, its :class:`DiscoveryConfig`); chapter 10 and the sweep
+(:func:`~taskspace.sweep.jobs.discovery_jobs`) run it through :meth:`DiscoverySettings.discover`,
+so all three compute the same cache key and share one result.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import hashlib
 import io
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -43,13 +48,16 @@ from tqdm.std import tqdm
 from taskspace.agreement.cache import Stored, cache_key, cached
 from taskspace.agreement.networks import NetworkSpec
 from taskspace.agreement.proxy import META_GRADIENTS, ProxyConfig, proxy_agreement
+from taskspace.data.images import ImageDataset
 from taskspace.data.resolve import atomic_write_bytes, cache_dir
 from taskspace.device import default_device
 from taskspace.progress import is_quiet
 
 __all__ = [
+    "DISCOVERY_SETTINGS",
     "DiscoveredTasks",
     "DiscoveryConfig",
+    "DiscoverySettings",
     "TaskEncoder",
     "class_directions",
     "discover_tasks",
@@ -556,3 +564,119 @@ def discover_tasks(
         },
         n_classes=config.n_classes,
     )
+
+
+@dataclass(frozen=True)
+class DiscoverySettings:
+    """One scale of chapter 9's discovery run, reused by chapter 10 and the sweep.
+
+    Attributes:
+        pool_per_class: the unlabelled pool is ``source.sample(per_class=pool_per_class,
+            seed=pool_seed)`` of a training split (class-balanced; its labels are never used).
+        n_heads: ``d``, the tasks found (and the encoder backbone's outputs).
+        uniformity_weight: ``lambda`` of Eq. 3.
+        meta_steps: meta-optimisation steps.
+        inner_steps, inner_batch, inner_lr: the proxy-AS's inner loop (:class:`ProxyConfig`).
+        pool_seed: which images form the pool.
+    """
+
+    pool_per_class: int
+    n_heads: int
+    uniformity_weight: float
+    meta_steps: int
+    inner_steps: int
+    inner_batch: int
+    inner_lr: float
+    pool_seed: int = 2
+
+    @property
+    def proxy(self) -> ProxyConfig:
+        """The proxy-AS's inner loop."""
+        return ProxyConfig(
+            inner_steps=self.inner_steps, batch_size=self.inner_batch, inner_lr=self.inner_lr
+        )
+
+    def config(
+        self, uniformity_weight: float | None = None, meta_steps: int | None = None
+    ) -> DiscoveryConfig:
+        """The :class:`DiscoveryConfig`, with ``lambda`` or the length changed where given."""
+        return DiscoveryConfig(
+            n_heads=self.n_heads,
+            uniformity_weight=self.uniformity_weight
+            if uniformity_weight is None
+            else uniformity_weight,
+            meta_steps=self.meta_steps if meta_steps is None else meta_steps,
+            proxy=self.proxy,
+        )
+
+    def pool(self, source: ImageDataset) -> ImageDataset:
+        """The ``(10 * pool_per_class)`` pool images the tasks are discovered on."""
+        return source.sample(per_class=self.pool_per_class, seed=self.pool_seed)
+
+    def encoder_spec(self, inner_spec: NetworkSpec) -> NetworkSpec:
+        """The task encoder's backbone: the inner networks' architecture with ``n_heads``
+        outputs."""
+        return replace(inner_spec, num_classes=self.n_heads)
+
+    def discover(
+        self,
+        source: ImageDataset,
+        inner_spec: NetworkSpec,
+        *,
+        uniformity_weight: float | None = None,
+        meta_steps: int | None = None,
+        seed: int = 0,
+        meta_gradient: str = "recompute",
+        device: torch.device | None = None,
+    ) -> DiscoveredTasks:
+        """:func:`discover_tasks` on :meth:`pool` ``(source)`` with these settings (cached).
+
+        Args:
+            source: the training split the pool is drawn from.
+            inner_spec: the proxy's inner networks (binary).
+            uniformity_weight, meta_steps: override the settings' ``lambda`` and length.
+            seed, meta_gradient, device: as for :func:`discover_tasks`.
+        """
+        return discover_tasks(
+            self.encoder_spec(inner_spec),
+            inner_spec,
+            self.pool(source).images,
+            config=self.config(uniformity_weight, meta_steps),
+            seed=seed,
+            meta_gradient=meta_gradient,
+            device=device,
+        )
+
+
+#: Chapter 9's discovery per scale (chapter 10 uses the same tasks; the sweep's defaults are
+#: ``"paper"``): ``"book"`` is a short run on two CPU cores, ``"paper"`` the paper's ResNet-18
+#: setting (appendix I.2: ``d = 32``, ``lambda = 0.66``, ``K = 50`` inner steps of 512 images).
+DISCOVERY_SETTINGS: dict[str, DiscoverySettings] = {
+    "fast": DiscoverySettings(
+        pool_per_class=20,
+        n_heads=4,
+        uniformity_weight=1.0,
+        meta_steps=4,
+        inner_steps=3,
+        inner_batch=32,
+        inner_lr=0.1,
+    ),
+    "book": DiscoverySettings(
+        pool_per_class=300,
+        n_heads=8,
+        uniformity_weight=1.0,
+        meta_steps=120,
+        inner_steps=10,
+        inner_batch=64,
+        inner_lr=0.1,
+    ),
+    "paper": DiscoverySettings(
+        pool_per_class=4500,
+        n_heads=32,
+        uniformity_weight=0.66,
+        meta_steps=10000,
+        inner_steps=50,
+        inner_batch=512,
+        inner_lr=0.01,
+    ),
+}

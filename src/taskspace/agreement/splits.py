@@ -52,6 +52,7 @@ __all__ = [
     "TrainTestSplit",
     "adversarial_split",
     "evaluate_split",
+    "one_sided_classes",
     "random_split_like",
     "target_groups",
 ]
@@ -152,6 +153,38 @@ def _subsample(
         members = indices[labels[indices] == cls]
         picked.append(members[torch.randperm(members.numel(), generator=generator)[:count]])
     return torch.cat(picked).sort().values
+
+
+def one_sided_classes(
+    labels: torch.Tensor, spurious: torch.Tensor, num_classes: int | None = None
+) -> list[int]:
+    """The classes of a target whose images the spurious task labels all alike (chapter 10).
+
+    Eq. 6 and Eq. 7 put all images of such a class into one part, whatever ``C1`` is (the class
+    lies wholly in ``C1`` or in ``C2``, and ``tau_d`` is constant on it), so the other part has
+    none of them and :func:`adversarial_split` refuses the spurious task; an empty list means it
+    can split this target. A class without any image counts as one-sided.
+
+    Args:
+        labels: ``(N,)`` int64 target labels in ``0 .. K - 1``.
+        spurious: ``(N,)`` int64 binary labels of the spurious task.
+        num_classes: ``K`` (default ``labels.max() + 1``).
+
+    Returns:
+        the one-sided classes, in increasing order.
+    """
+    _check_task("labels", labels)
+    _check_task("spurious", spurious)
+    if labels.shape != spurious.shape or spurious.max() > 1:
+        raise ValueError(
+            f"spurious must be binary (0/1) labels of the same {labels.numel()} images, got "
+            f"{spurious.numel()} labels up to {int(spurious.max())}"
+        )
+    k = int(labels.max()) + 1 if num_classes is None else num_classes
+    labels, spurious = labels.cpu(), spurious.cpu()
+    images = torch.bincount(labels, minlength=k)
+    ones = torch.bincount(labels, weights=spurious.double(), minlength=k).long()
+    return torch.nonzero((ones == 0) | (ones == images)).squeeze(1).tolist()
 
 
 def _check_no_empty_class(split: TrainTestSplit, labels: torch.Tensor, num_classes: int) -> None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import torch
 
-from taskspace.agreement import META_GRADIENTS, NetworkSpec, ProxyConfig, TrainConfig
+from taskspace.agreement import META_GRADIENTS, NetworkSpec, TrainConfig
+from taskspace.agreement.discovery import DISCOVERY_SETTINGS
 from taskspace.device import default_device
 from taskspace.hierarchies import EXPERIMENTS, hierarchy_experiment
 from taskspace.sweep.distributed import Job, run_sweep
@@ -27,6 +29,9 @@ from taskspace.sweep.jobs import (
     dataset_pools,
     discovery_jobs,
 )
+
+#: Chapter 9's discovery at scale ``paper``: the discovery command's defaults.
+PAPER_DISCOVERY = DISCOVERY_SETTINGS["paper"]
 
 
 def _width(text: str) -> int | None:
@@ -58,16 +63,19 @@ def _agreement(args: argparse.Namespace, device: torch.device) -> list[Job]:
 
 def _discovery(args: argparse.Namespace, device: torch.device) -> list[Job]:
     train_pool, _ = dataset_pools(args.dataset)
-    proxy = ProxyConfig(
-        inner_steps=args.inner_steps, batch_size=args.inner_batch, inner_lr=args.inner_lr
+    settings = replace(
+        PAPER_DISCOVERY,
+        pool_per_class=args.pool_per_class,
+        n_heads=args.n_heads,
+        meta_steps=args.meta_steps,
+        inner_steps=args.inner_steps,
+        inner_batch=args.inner_batch,
+        inner_lr=args.inner_lr,
     )
     return discovery_jobs(
         train_pool,
         _spec(args.architecture, args.width, train_pool.images),
-        args.pool_per_class,
-        args.n_heads,
-        args.meta_steps,
-        proxy,
+        settings,
         args.lambdas,
         args.seeds,
         device,
@@ -127,14 +135,23 @@ def _parser() -> argparse.ArgumentParser:
     discovery.add_argument("--dataset", choices=DATASETS, default="fashion-mnist", help="images")
     discovery.add_argument("--architecture", default="resnet18", help="encoder and inner nets")
     discovery.add_argument("--width", type=_width, default=None, help="an int or 'paper'")
-    discovery.add_argument("--pool-per-class", type=int, default=4500, help="pool images")
-    discovery.add_argument("--n-heads", type=int, default=32, help="d, the tasks found")
-    discovery.add_argument("--meta-steps", type=int, default=10000, help="outer steps")
-    discovery.add_argument("--inner-steps", type=int, default=50, help="K of the proxy-AS")
-    discovery.add_argument("--inner-batch", type=int, default=512, help="proxy batch")
-    discovery.add_argument("--inner-lr", type=float, default=0.01, help="inner SGD step")
+    paper = PAPER_DISCOVERY
+    for option, kind, text in (
+        ("--pool-per-class", int, "pool images per class"),
+        ("--n-heads", int, "d, the tasks found"),
+        ("--meta-steps", int, "outer steps"),
+        ("--inner-steps", int, "K of the proxy-AS"),
+        ("--inner-batch", int, "proxy batch"),
+        ("--inner-lr", float, "inner SGD step"),
+    ):
+        default = getattr(paper, option.removeprefix("--").replace("-", "_"))
+        discovery.add_argument(option, type=kind, default=default, help=text)
     discovery.add_argument(
-        "--lambdas", type=float, nargs="+", default=[0.66], help="uniformity weights (Eq. 3)"
+        "--lambdas",
+        type=float,
+        nargs="+",
+        default=[paper.uniformity_weight],
+        help="uniformity weights (Eq. 3)",
     )
     discovery.add_argument("--seeds", type=int, nargs="+", default=[0], help="discovery seeds")
     discovery.add_argument(

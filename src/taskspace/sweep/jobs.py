@@ -8,8 +8,9 @@ scale ``paper`` on the same kind of device, finds every result on disk:
   ``pool.sample(per_class=N // 10, seed=0)``, test images ``sample(per_class=n_test // 10,
   seed=1)``, human tasks :func:`~taskspace.agreement.sample_human_tasks` ``(n, seed=0)``, random
   tasks ``1000, 1001, ...``, network seed = the task's index in its list;
-* :func:`discovery_jobs` — chapter 9's ``discover``: the pool ``sample(per_class=p, seed=2)``,
-  the encoder with ``n_heads`` outputs, the chapter's :class:`DiscoveryConfig` fields;
+* :func:`discovery_jobs` — chapter 9's ``discover``: the run of a
+  :class:`~taskspace.agreement.discovery.DiscoverySettings` (the chapter's
+  :data:`~taskspace.agreement.discovery.DISCOVERY_SETTINGS` ``[scale]``), for several ``lambda``;
 * :func:`boxes_jobs` — chapter 4's ``fit_draws``: all draws of one experiment, representation
   and box dimension side by side (one job), stored in the content-keyed cache.
 """
@@ -23,17 +24,15 @@ from functools import partial
 import torch
 
 from taskspace.agreement import (
-    DiscoveryConfig,
     NetworkSpec,
-    ProxyConfig,
     TrainConfig,
-    discover_tasks,
     human_labels,
     measure_agreement,
     random_labels,
     sample_human_tasks,
 )
 from taskspace.agreement.cache import cached
+from taskspace.agreement.discovery import DiscoverySettings
 from taskspace.boxes.geometry import Boxes, overlap_matrix
 from taskspace.boxes.losses import HIERARCHY_WEIGHTS
 from taskspace.boxes.train import TrainConfig as BoxTrainConfig
@@ -167,21 +166,18 @@ def _fifth_means(values: torch.Tensor) -> tuple[float, float]:
 
 
 def _discovery_row(
+    settings: DiscoverySettings,
+    train_pool: ImageDataset,
     spec: NetworkSpec,
-    pool: torch.Tensor,
-    config: DiscoveryConfig,
+    uniformity_weight: float,
     seed: int,
     meta_gradient: str,
     device: torch.device,
 ) -> Row:
-    encoder_spec = NetworkSpec(
-        spec.architecture, spec.in_channels, spec.image_size, config.n_heads, spec.width
-    )
-    found = discover_tasks(
-        encoder_spec,
+    found = settings.discover(
+        train_pool,
         spec,
-        pool,
-        config=config,
+        uniformity_weight=uniformity_weight,
         seed=seed,
         meta_gradient=meta_gradient,
         device=device,
@@ -199,10 +195,7 @@ def _discovery_row(
 def discovery_jobs(
     train_pool: ImageDataset,
     spec: NetworkSpec,
-    pool_per_class: int,
-    n_heads: int,
-    meta_steps: int,
-    proxy: ProxyConfig,
+    settings: DiscoverySettings,
     uniformity_weights: Sequence[float],
     seeds: Sequence[int],
     device: torch.device,
@@ -211,10 +204,11 @@ def discovery_jobs(
     """Task discovery for every ``lambda`` and seed (chapter 9's run and its ``lambda`` sweep).
 
     Args:
-        train_pool: the images' source; the pool is ``sample(per_class=pool_per_class, seed=2)``.
+        train_pool: the images' source; the pool is ``settings.pool(train_pool)``.
         spec: the inner networks' architecture (the encoder's backbone is the same with
-            ``n_heads`` outputs).
-        n_heads, meta_steps, proxy: the :class:`DiscoveryConfig` fields chapter 9 sets.
+            ``settings.n_heads`` outputs).
+        settings: the discovery (chapter 9's is ``DISCOVERY_SETTINGS[scale]``); its own
+            ``uniformity_weight`` is replaced by each of ``uniformity_weights``.
         uniformity_weights: the ``lambda`` values (Eq. 3).
         seeds: the discovery seeds (chapter 9 uses 0).
         device: where to run; part of the cache key.
@@ -225,14 +219,12 @@ def discovery_jobs(
         holds the proxy-AS over the first and last fifth of the meta-steps and the final
         uniformity loss.
     """
-    pool = train_pool.sample(per_class=pool_per_class, seed=2).images
     jobs = []
     for weight in uniformity_weights:
-        config = DiscoveryConfig(
-            n_heads=n_heads, uniformity_weight=weight, meta_steps=meta_steps, proxy=proxy
-        )
         for seed in seeds:
-            run = partial(_discovery_row, spec, pool, config, seed, meta_gradient, device)
+            run = partial(
+                _discovery_row, settings, train_pool, spec, weight, seed, meta_gradient, device
+            )
             jobs.append(Job(f"discovery lambda={weight:g} seed={seed}", run))
     return jobs
 
