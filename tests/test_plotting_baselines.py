@@ -71,7 +71,8 @@ def test_hierarchy_table_refuses_mismatched_input() -> None:
 def test_threshold_table_sets_the_two_rules_side_by_side() -> None:
     grid = {("mlp", "mu"): constant(0.0, 0.0, 0.0)}
     anywhere = {("mlp", "mu"): constant(8.0, 4.0, 2.0)}
-    table = threshold_table(grid, anywhere, {"mlp": "Linear"})
+    table = threshold_table(grid, anywhere, {"mlp": "Linear"}, caption="ImageNet")
+    assert table.caption == "ImageNet" and len(table.rows) == 1
     row = dict(zip(table.columns, table.rows[0], strict=True))
     assert row["representation"] == "μ"
     assert row["held-out pairs, grid 0.1–0.9"] == "0.0 ± 1.0"

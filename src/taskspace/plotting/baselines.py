@@ -194,7 +194,12 @@ def hierarchy_table(
     return Table.from_rows(rows, caption=caption)
 
 
-def threshold_table(grid: Scores, anywhere: Scores, labels: Mapping[str, str]) -> Table:
+def threshold_table(
+    grid: Scores,
+    anywhere: Scores,
+    labels: Mapping[str, str],
+    caption: str = "F1 % of the classifiers by threshold rule",
+) -> Table:
     """F1 % of classifiers with the authors' threshold grid against any threshold (chapter 6).
 
     Args:
@@ -202,6 +207,7 @@ def threshold_table(grid: Scores, anywhere: Scores, labels: Mapping[str, str]) -
         anywhere: the same classifiers with the best cut of the validation probabilities; one
             row per key, in its order; every key must be in ``grid``.
         labels: the name shown for each method.
+        caption: the table's caption.
 
     Returns:
         Columns: method, representation, then held-out and novel (both directions) F1 with
@@ -222,7 +228,7 @@ def threshold_table(grid: Scores, anywhere: Scores, labels: Mapping[str, str]) -
                 values = np.asarray(found[method, representation])[:, column]
                 row[f"{PROTOCOLS[protocol]}, {rule}"] = mean_std(values, digits=1)
         rows.append(row)
-    return Table.from_rows(rows, caption="F1 % of the classifiers by threshold rule")
+    return Table.from_rows(rows, caption=caption)
 
 
 def hierarchy_bars(
