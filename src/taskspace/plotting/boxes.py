@@ -9,9 +9,8 @@
 Panels zoomed per axis (``box_panels``, ``sources_containing_targets``) stretch the two
 dimensions differently; that changes the boxes' shapes but not which box lies inside which, nor
 the fraction of one drawn box inside another, a ratio of areas that a scaling of one axis leaves
-unchanged. Boxes thinner than
-a small fraction of a panel are drawn at that width around their centre, so that they stay
-visible.
+unchanged. Boxes thinner than a small fraction of a panel are drawn at that width around their
+centre, so that they stay visible.
 """
 
 from __future__ import annotations
