@@ -168,6 +168,8 @@ def test_parent_child_boxes_draws_one_panel_per_experiment_and_kind() -> None:
     assert fig.axes[0].get_title() == "a: 2 datasets as 2-D boxes, model"
     assert fig.axes[3].get_title() == "b: 2 datasets as 2-D boxes, map"
     assert len(fig.axes[0].patches) == 2
+    legend = fig.axes[0].get_legend()  # beside the panel, not over its boxes
+    assert legend.get_bbox_to_anchor().x0 > fig.axes[0].get_window_extent().x1
     plt.close(fig)
     with pytest.raises(ValueError, match="same kinds"):
         parent_child_boxes({("a", "model"): boxes, ("b", "map"): boxes}, names, groups, names)

@@ -340,7 +340,8 @@ def parent_child_boxes(
 ) -> Figure:
     """The paper's figures 1 and 3: 2-D boxes of taxonomy datasets, coloured by their group,
     the group nodes (``heads``) filled and labelled; one column per experiment, one row per
-    kind of boxes (e.g. a trained model's predictions, a map fitted to all pairs).
+    kind of boxes (e.g. a trained model's predictions, a map fitted to all pairs). Each panel's
+    legend of the groups lies to its right, where it covers no box.
 
     Args:
         boxes: ``(experiment, what)`` -> ``(M, 2)`` boxes of that experiment's ``M`` shown
@@ -356,7 +357,7 @@ def parent_child_boxes(
     for mapping, what in ((datasets, "dataset names"), (groups, "groups"), (heads, "heads")):
         _missing(columns, mapping, what)
     fig, axes = plt.subplots(
-        len(rows), len(columns), figsize=(7.5 * len(columns), 6.5 * len(rows)), squeeze=False
+        len(rows), len(columns), figsize=(9.0 * len(columns), 6.5 * len(rows)), squeeze=False
     )
     for column, name in enumerate(columns):
         for row, what in enumerate(rows):
@@ -368,6 +369,7 @@ def parent_child_boxes(
                 highlight=list(heads[name]),
                 title=f"{name}: {len(drawn.low)} datasets as 2-D boxes, {what}",
                 ax=axes[row, column],
+                legend="outside",
             )
     fig.tight_layout()
     return fig
