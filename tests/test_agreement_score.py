@@ -27,7 +27,7 @@ from taskspace.agreement import (
     random_network_scores,
     sample_human_tasks,
 )
-from taskspace.agreement.cache import cache_key
+from taskspace.cache import cache_key
 from taskspace.data.images import load_digits
 
 

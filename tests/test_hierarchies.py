@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 import torch
 
+import taskspace.hierarchies as hierarchies_module
 from taskspace.boxes.evaluate import (
     choose_threshold,
     f1_score,
     predict_containment,
     split_relations,
 )
+from taskspace.boxes.sensitivity import round_off_noise
 from taskspace.data.resolve import DataNotFoundError
 from taskspace.data.taxonomy import Taxonomy
 from taskspace.hierarchies import (
     EXPERIMENTS,
+    HALF_PAIRS,
+    BoxRun,
+    HierarchyExperiment,
+    book_box_runs,
+    book_experiments,
     build_experiment,
     containment_scores,
     dataset_nodes,
@@ -215,7 +223,10 @@ def test_containment_scores_matches_a_loop() -> None:
         containment_scores(overlap[0], experiment.relation, splits)
 
 
-def test_train_hierarchy_boxes_returns_overlaps_of_all_datasets_at_the_best_step() -> None:
+def test_train_hierarchy_boxes_returns_overlaps_of_all_datasets_at_the_best_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TASKSPACE_CACHE", str(tmp_path))
     taxonomy = toy_taxonomy()
     experiment = build_experiment(
         "toy", taxonomy, torch.randn(len(taxonomy.leaves), 3), min_classes=1, novel=2
@@ -235,6 +246,77 @@ def test_train_hierarchy_boxes_returns_overlaps_of_all_datasets_at_the_best_step
         experiment, splits, box_dim=3, steps=2, features=doubled
     )
     assert overlap64.dtype == torch.float64
+
+
+def _toy_experiment() -> HierarchyExperiment:
+    taxonomy = toy_taxonomy()
+    prototypes = torch.randn(len(taxonomy.leaves), 3, generator=torch.Generator().manual_seed(0))
+    return build_experiment("toy", taxonomy, prototypes, min_classes=1, novel=2)
+
+
+def test_trained_boxes_are_cached_under_everything_that_made_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TASKSPACE_CACHE", str(tmp_path))
+    experiment = _toy_experiment()
+    splits = hierarchy_splits(experiment, draws=2, novel=2, fractions=(0.5, 0.25, 0.25))
+    overlap, boxes, history = train_hierarchy_boxes(experiment, splits, box_dim=2, steps=3)
+    assert len(list((tmp_path / "boxes").glob("*.pt"))) == 1
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("trained again although the result is stored")
+
+    monkeypatch.setattr(hierarchies_module, "train_on_splits", no_training)
+    again, boxes_again, history_again = train_hierarchy_boxes(experiment, splits, 2, 3)
+    assert torch.equal(again, overlap) and torch.equal(boxes_again.low, boxes.low)
+    assert history_again == history
+    with pytest.raises(AssertionError, match="trained again"):  # other steps: another entry
+        train_hierarchy_boxes(experiment, splits, box_dim=2, steps=4)
+    with pytest.raises(AssertionError, match="trained again"):  # other inputs: another entry
+        train_hierarchy_boxes(
+            experiment,
+            splits,
+            2,
+            3,
+            features=round_off_noise(experiment.representations["mu"], seed=1),
+        )
+
+
+def test_a_sensitivity_run_stacks_draws_half_pairs_and_perturbed_inputs() -> None:
+    experiment = _toy_experiment()
+    run = BoxRun("toy", 5, "mu", draws=2, sensitivity=True, perturbations=2)
+    assert run.parts == ("draws", "half", "perturbed 1", "perturbed 2")
+    assert run.part("perturbed 1") == slice(4, 6)
+    features, splits, seeds = run.inputs(experiment)
+    x = experiment.representations["mu"]
+    assert features.shape == (8, *x.shape) and seeds == [0, 1, 2, 3, 0, 1, 0, 1]
+    assert torch.equal(features[0], x) and torch.equal(features[3], x)
+    assert torch.equal(features[4], round_off_noise(x, seed=1))
+    assert torch.equal(features[7], round_off_noise(x, seed=2))
+    draws = hierarchy_splits(experiment, 2)
+    half = hierarchy_splits(experiment, 2, fractions=HALF_PAIRS)
+    for got, want in zip(splits, draws + half + draws + draws, strict=True):
+        assert torch.equal(got.train, want.train) and torch.equal(got.novel, want.novel)
+    plain, plain_splits, plain_seeds = BoxRun("toy", 2, "mu", draws=3).inputs(experiment)
+    assert plain is x and len(plain_splits) == 3 and plain_seeds == [0, 1, 2]
+
+
+def test_the_books_runs_and_experiments() -> None:
+    runs = book_box_runs((2, 5), draws=5, perturbations=3)
+    assert [run.name for run in runs] == [
+        "imagenet 2-D mu",
+        "imagenet 5-D mu",
+        "imagenet 5-D mu_sigma2",
+        "inat 2-D mu",
+        "inat 5-D mu",
+        "inat 5-D mu_sigma2",
+        "inat3 5-D mu",
+        "inat2 5-D mu",
+    ]
+    assert [run.sensitivity for run in runs].count(True) == 2
+    assert {run.perturbations for run in runs if run.sensitivity} == {3}
+    with pytest.raises(ValueError, match=r"unknown experiments \['cub'\]"):
+        book_experiments(names=["imagenet", "cub"])
 
 
 def test_neighbourhood_curves_of_centres_that_follow_the_tree() -> None:

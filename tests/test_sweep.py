@@ -17,7 +17,7 @@ import torch.multiprocessing as mp
 
 import taskspace.agreement.discovery as discovery_module
 import taskspace.agreement.measure as measure_module
-import taskspace.sweep.jobs as jobs_module
+import taskspace.hierarchies as hierarchies_module
 from taskspace.agreement import (
     DiscoveryConfig,
     NetworkSpec,
@@ -28,10 +28,10 @@ from taskspace.agreement import (
     measure_agreement,
     sample_human_tasks,
 )
-from taskspace.agreement.cache import cache_key
 from taskspace.agreement.discovery import DISCOVERY_SETTINGS, DiscoverySettings
+from taskspace.cache import cache_key
 from taskspace.device import default_device
-from taskspace.hierarchies import HierarchyExperiment, inclusion_relation
+from taskspace.hierarchies import BoxRun, HierarchyExperiment, inclusion_relation
 from taskspace.sweep import (
     Job,
     agreement_jobs,
@@ -111,8 +111,10 @@ def test_bad_sizes_and_representations_are_refused() -> None:
         agreement_jobs(train_pool, test_pool, [spec], [5], 100, 1, 1, config, cpu)
     with pytest.raises(ValueError, match="at least one task"):
         agreement_jobs(train_pool, test_pool, [spec], [100], 100, 0, 0, config, cpu)
-    with pytest.raises(ValueError, match=r"no representation \['sigma'\]"):
-        boxes_jobs({"tiny": _tiny_hierarchy()}, ["sigma"], [2], 2, 5, cpu)
+    with pytest.raises(ValueError, match="no representation 'sigma'"):
+        boxes_jobs({"tiny": _tiny_hierarchy()}, [BoxRun("tiny", 2, "sigma", 2)], 5, cpu)
+    with pytest.raises(ValueError, match=r"no experiment named \['inat'\]"):
+        boxes_jobs({"tiny": _tiny_hierarchy()}, [BoxRun("inat", 2, "mu", 2)], 5, cpu)
 
 
 def test_repeated_job_names_are_refused(tmp_path: Path) -> None:
@@ -247,7 +249,7 @@ def test_the_sweep_and_the_chapters_settings_give_one_cache_key(
 ) -> None:
     keys: list[str] = []
 
-    def record_key(parts: dict[str, object], compute: object) -> None:
+    def record_key(parts: dict[str, object], compute: object, folder: str) -> None:
         keys.append(cache_key(parts))
         raise _KeyTakenError
 
@@ -303,13 +305,23 @@ def _tiny_hierarchy() -> HierarchyExperiment:
     )
 
 
-def test_boxes_jobs_train_all_draws_once_and_cache_them(
+def test_boxes_jobs_train_each_batch_once_and_the_chapter_reads_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread: None
 ) -> None:
     _isolated_cache(monkeypatch, tmp_path / "cache")
-    jobs = boxes_jobs({"tiny": _tiny_hierarchy()}, ["mu"], [2, 3], 2, 5, torch.device("cpu"))
-    assert [job.name for job in jobs] == ["tiny mu k=2", "tiny mu k=3"]
+    tiny = _tiny_hierarchy()
+    runs = [
+        BoxRun("tiny", 2, "mu", 2),
+        BoxRun("tiny", 5, "mu", 2, sensitivity=True, perturbations=1),
+    ]
+    jobs = boxes_jobs({"tiny": tiny}, runs, 5, torch.device("cpu"))
+    assert [job.name for job in jobs] == ["tiny 2-D mu", "tiny 5-D mu"]
     rows = [job.run() for job in jobs]
+    assert [row["networks"] for row in rows] == [2, 6]  # draws; draws + half + perturbed
     assert all(row["draws"] == 2 and 0 <= row["f1_existing_mean"] <= 1 for row in rows)
-    monkeypatch.setattr(jobs_module, "train_on_splits", _no_training)
+    monkeypatch.setattr(hierarchies_module, "train_on_splits", _no_training)
     assert [job.run() for job in jobs] == rows  # from the cache
+    # the chapter's call of the same batch (chapter 4's BoxRun.train) reads the sweep's entry
+    overlap, boxes, history = runs[1].train(tiny, 5)
+    assert overlap.shape == (6, 10, 10) and boxes.low.shape == (6, 10, 5)
+    assert len(history.losses["total"]) == 5

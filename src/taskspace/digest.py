@@ -2,7 +2,7 @@
 
 A cache key built from these can never return a stale result for changed inputs: the hash covers
 a tensor's dtype, shape and values, or every string with its length. Used by the embedding cache
-(chapter 2) and the agreement cache (chapter 8).
+(chapter 2) and :mod:`taskspace.cache` (chapter 4's boxes, chapters 8-10).
 """
 
 from __future__ import annotations

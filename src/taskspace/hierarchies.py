@@ -50,7 +50,7 @@ class of a dataset contributes one prototype vector, equally weighted.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 
@@ -68,7 +68,9 @@ from taskspace.boxes.evaluate import (
 )
 from taskspace.boxes.geometry import Boxes, overlap_matrix
 from taskspace.boxes.losses import HIERARCHY_WEIGHTS
+from taskspace.boxes.sensitivity import round_off_noise
 from taskspace.boxes.train import History, TrainConfig, train_on_splits
+from taskspace.cache import cached
 from taskspace.data.taxonomy import (
     Taxonomy,
     imagenet_hierarchy,
@@ -80,9 +82,14 @@ from taskspace.represent.encoders import Encoder, OfflineEncoder
 from taskspace.represent.statistics import prompts, prototype_statistics
 
 __all__ = [
+    "BOOK_EXPERIMENTS",
     "EXPERIMENTS",
+    "HALF_PAIRS",
+    "BoxRun",
     "ContainmentScores",
     "HierarchyExperiment",
+    "book_box_runs",
+    "book_experiments",
     "build_experiment",
     "containment_scores",
     "dataset_nodes",
@@ -350,13 +357,17 @@ def train_hierarchy_boxes(
     seeds: Sequence[int] | None = None,
     best_on_validation: bool = True,
     description: str = "Task2Box",
+    use_cache: bool = True,
 ) -> tuple[torch.Tensor, Boxes, History]:
     """Task2Box on a hierarchy with the authors' recipe, one network per split (ch. 4, 6).
 
     ``HIERARCHY_WEIGHTS``, Adam 1e-3, full batch, ``steps`` steps; network ``r`` trains on the
     existing datasets and training pairs of ``splits[r]`` with seed ``seeds[r]``. With
     ``best_on_validation`` each network is returned at its step of lowest validation error
-    (``TrainConfig.keeping_best``), not at the last step.
+    (``TrainConfig.keeping_best``), not at the last step. The boxes and the history are stored
+    in the content-keyed cache (:func:`taskspace.cache.cached`, folder ``"boxes"``) under the
+    inputs, relation, splits, settings and device type, so the same call (from the chapter or from
+    ``python -m taskspace.sweep boxes``) trains once.
 
     Args:
         experiment: datasets, relation and representations.
@@ -364,8 +375,9 @@ def train_hierarchy_boxes(
         box_dim: ``k``.
         representation: a key of ``experiment.representations`` (ignored with ``features``).
         features: ``(N, D)`` or ``(R, N, D)`` inputs instead (e.g. perturbed ones); their dtype
-            is the training dtype.
+            is the training dtype and their device the training device.
         seeds: ``R`` initialisation seeds; default ``0 .. R - 1``.
+        use_cache: ``False`` trains even where a stored result exists (and stores nothing).
 
     Returns:
         The predicted overlaps ``d_box`` ``(R, N, N)``, the boxes ``(R, N, k)`` of all datasets
@@ -380,15 +392,152 @@ def train_hierarchy_boxes(
     )
     if best_on_validation:
         config = config.keeping_best()
-    _, boxes, history = train_on_splits(
-        x,
-        experiment.relation.to(x.dtype),
-        splits,
-        config,
-        validation=best_on_validation,
-        description=description,
-    )
-    return overlap_matrix(boxes), boxes, history
+    relation = experiment.relation.to(device=x.device, dtype=x.dtype)
+
+    def train() -> dict[str, object]:
+        _, boxes, history = train_on_splits(
+            x, relation, splits, config, validation=best_on_validation, description=description
+        )
+        low, high = boxes.low.detach().cpu(), boxes.high.detach().cpu()
+        return {"low": low, "high": high, "history": asdict(history)}
+
+    parts = {
+        "kind": "hierarchy-boxes",
+        "features": x,
+        "relation": experiment.relation,
+        "splits": [asdict(split) for split in splits],
+        "config": repr(config),
+        "validation": best_on_validation,
+        "device": x.device.type,
+    }
+    stored = cached(parts, train, folder="boxes") if use_cache else train()
+    boxes = Boxes(stored["low"].to(x.device), stored["high"].to(x.device))
+    return overlap_matrix(boxes), boxes, History(**stored["history"])
+
+
+#: How chapter 4 halves the known pairs of its sensitivity batches: train / validation / test.
+HALF_PAIRS = (0.5, 0.1, 0.4)
+
+
+@dataclass(frozen=True)
+class BoxRun:
+    """One batch of Task2Box networks that chapter 4 trains side by side.
+
+    The batch holds ``draws`` networks on :func:`hierarchy_splits` (seeds ``0 .. draws - 1``).
+    With ``sensitivity`` it also holds ``draws`` networks on half of the known pairs
+    (:data:`HALF_PAIRS`, seeds ``draws .. 2 draws - 1``) and, for each ``p = 1 .. perturbations``,
+    ``draws`` networks on the draws' splits and seeds with every input moved by one rounding
+    (:func:`~taskspace.boxes.sensitivity.round_off_noise` with seed ``p``). The batch's parts
+    are, in order: ``"draws"``, ``"half"``, ``"perturbed 1"`` ... (see :meth:`part`).
+
+    Attributes:
+        experiment: a name of :data:`EXPERIMENTS` (or ``"inat3"``, ``"inat2"``).
+        box_dim: ``k``.
+        representation: a key of the experiment's ``representations``.
+        draws: random splits ``R``.
+        sensitivity: add the half-of-the-pairs and perturbed-input networks.
+        perturbations: perturbed copies of the inputs (with ``sensitivity``).
+    """
+
+    experiment: str
+    box_dim: int
+    representation: str
+    draws: int
+    sensitivity: bool = False
+    perturbations: int = 0
+
+    @property
+    def name(self) -> str:
+        """E.g. ``"imagenet 5-D mu"``."""
+        return f"{self.experiment} {self.box_dim}-D {self.representation}"
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The blocks of ``draws`` networks in the batch, in order."""
+        extra = ("half", *(f"perturbed {p}" for p in range(1, self.perturbations + 1)))
+        return ("draws", *extra) if self.sensitivity else ("draws",)
+
+    def part(self, name: str) -> slice:
+        """The networks of one part of the batch: index ``(B, ...)`` outputs with it."""
+        start = self.parts.index(name) * self.draws
+        return slice(start, start + self.draws)
+
+    def inputs(
+        self, experiment: HierarchyExperiment
+    ) -> tuple[torch.Tensor, list[RelationSplit], list[int]]:
+        """The batch: features ``(B, N, D)`` (``(N, D)`` shared without ``sensitivity``), ``B``
+        splits and ``B`` seeds."""
+        x = experiment.representations[self.representation]
+        splits = hierarchy_splits(experiment, self.draws)
+        if not self.sensitivity:  # one (N, D) input for every network
+            return x, splits, list(range(self.draws))
+        half = hierarchy_splits(experiment, self.draws, fractions=HALF_PAIRS)
+        noisy = [round_off_noise(x, seed=p) for p in range(1, self.perturbations + 1)]
+        features = torch.stack([x] * (2 * self.draws) + [n for n in noisy for _ in splits])
+        seeds = [*range(2 * self.draws), *(list(range(self.draws)) * self.perturbations)]
+        return features, splits + half + splits * self.perturbations, seeds
+
+    def train(
+        self, experiment: HierarchyExperiment, steps: int, device: torch.device | None = None
+    ) -> tuple[torch.Tensor, Boxes, History]:
+        """:func:`train_hierarchy_boxes` on the batch (cached): overlaps ``(B, N, N)``, boxes
+        ``(B, N, k)`` and the history of all ``B`` networks. ``experiment`` is the one this run
+        names (chapter 4's mapping, :func:`book_experiments`)."""
+        features, splits, seeds = self.inputs(experiment)
+        return train_hierarchy_boxes(
+            experiment,
+            splits,
+            self.box_dim,
+            steps,
+            features=features if device is None else features.to(device),
+            seeds=seeds,
+            description=self.name,
+        )
+
+
+#: Chapter 4's experiments, by the names its runs use (:func:`book_experiments`).
+BOOK_EXPERIMENTS = ("imagenet", "inat", "inat3", "inat2")
+
+
+def book_experiments(
+    inat_within: Sequence[str] | None = None,
+    inat3_within: Sequence[str] | None = None,
+    names: Sequence[str] = BOOK_EXPERIMENTS,
+) -> dict[str, HierarchyExperiment]:
+    """Chapter 4's experiments by the names its runs use (:func:`book_box_runs`).
+
+    ``"imagenet"``; ``"inat"`` (classes + orders, the classes ``inat_within`` or all);
+    ``"inat3"`` (classes, orders, genera of ``inat3_within``) and ``"inat2"`` (the same classes,
+    two levels). ``None`` keeps every class (scale ``paper``). Only ``names`` are built.
+    """
+    unknown = sorted(set(names) - set(BOOK_EXPERIMENTS))
+    if unknown:
+        raise ValueError(f"unknown experiments {unknown}; chapter 4 has {list(BOOK_EXPERIMENTS)}")
+    build = {
+        "imagenet": lambda: hierarchy_experiment("imagenet"),
+        "inat": lambda: hierarchy_experiment("inat", within=inat_within),
+        "inat3": lambda: hierarchy_experiment("inat3", within=inat3_within),
+        "inat2": lambda: hierarchy_experiment("inat", within=inat3_within),
+    }
+    return {name: build[name]() for name in names}
+
+
+def book_box_runs(box_dims: Sequence[int], draws: int, perturbations: int) -> list[BoxRun]:
+    """Every batch of networks chapter 4 trains, in its order (and ``python -m taskspace.sweep
+    boxes``'s jobs, so the sweep fills the chapter's cache).
+
+    ImageNet and iNaturalist: every ``k`` of ``box_dims`` on ``mu``, the 5-D batch with the
+    half-of-the-pairs and perturbed-input networks (``perturbations`` copies), and 5-D on
+    ``[mu, sigma^2]``; the three-level iNaturalist and its two-level twin: 5-D on ``mu``.
+    """
+    runs = []
+    for name in ("imagenet", "inat"):
+        for k in box_dims:
+            sensitive = k == 5
+            runs.append(BoxRun(name, k, "mu", draws, sensitive, perturbations if sensitive else 0))
+        runs.append(BoxRun(name, 5, "mu_sigma2", draws))
+    runs += [BoxRun(name, 5, "mu", draws) for name in ("inat3", "inat2")]
+    return runs
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@
 * :mod:`~taskspace.agreement.proxy` — the differentiable proxy-AS and its meta-gradient (ch. 9);
 * :mod:`~taskspace.agreement.discovery` — task encoders, discovering tasks, task similarity (ch. 9);
 * :mod:`~taskspace.agreement.splits` — adversarial train/test splits and their evaluation (ch. 10);
-* :mod:`~taskspace.agreement.cache` — the disk cache behind it.
+* :mod:`~taskspace.cache` — the disk cache behind the measurements (and chapter 4's boxes).
 """
 
 from taskspace.agreement.discovery import (

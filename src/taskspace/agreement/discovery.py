@@ -45,9 +45,9 @@ from torch import nn
 from torch.func import functional_call
 from tqdm.std import tqdm
 
-from taskspace.agreement.cache import Stored, cache_key, cached
 from taskspace.agreement.networks import NetworkSpec
 from taskspace.agreement.proxy import META_GRADIENTS, ProxyConfig, proxy_agreement
+from taskspace.cache import Stored, cache_key, cached
 from taskspace.data.images import ImageDataset
 from taskspace.data.resolve import atomic_write_bytes, cache_dir
 from taskspace.device import default_device
@@ -551,7 +551,7 @@ def discover_tasks(
         return stored
 
     result_parts = {"kind": "task-discovery", **parts, "meta_steps": config.meta_steps}
-    stored = cached(result_parts, compute) if use_cache else compute()
+    stored = cached(result_parts, compute, folder="agreement") if use_cache else compute()
     encoder = build()
     encoder.load_state_dict(
         {k.removeprefix("encoder/"): v for k, v in stored.items() if k.startswith("encoder/")}

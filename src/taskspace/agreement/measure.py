@@ -3,7 +3,7 @@
 :func:`measure_agreement` trains ``E`` networks on a labelled training set, predicts the test
 images (and any other image sets, e.g. perturbed test images), measures the training accuracy
 reached, and caches all of it on disk under a key derived from its inputs (see
-:mod:`~taskspace.agreement.cache`). Introduced in chapter 8.
+:mod:`~taskspace.cache`). Introduced in chapter 8.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 import torch
 
-from taskspace.agreement.cache import Stored, cached
 from taskspace.agreement.ensemble import (
     Stochasticity,
     TrainConfig,
@@ -22,6 +21,7 @@ from taskspace.agreement.ensemble import (
 )
 from taskspace.agreement.networks import NetworkSpec
 from taskspace.agreement.score import AgreementScore, accuracy, agreement_score
+from taskspace.cache import Stored, cached
 from taskspace.device import default_device
 
 __all__ = ["AgreementRun", "measure_agreement"]
@@ -139,7 +139,7 @@ def measure_agreement(
             strategy,
         )
 
-    stored = cached(parts, compute) if use_cache else compute()
+    stored = cached(parts, compute, folder="agreement") if use_cache else compute()
     return AgreementRun(
         predictions=stored["predictions/test"],
         train_accuracy=stored["train_accuracy"],

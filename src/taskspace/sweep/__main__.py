@@ -20,7 +20,7 @@ import torch
 from taskspace.agreement import META_GRADIENTS, NetworkSpec, TrainConfig
 from taskspace.agreement.discovery import DISCOVERY_SETTINGS
 from taskspace.device import default_device
-from taskspace.hierarchies import EXPERIMENTS, hierarchy_experiment
+from taskspace.hierarchies import BOOK_EXPERIMENTS, book_box_runs, book_experiments
 from taskspace.sweep.distributed import Job, run_sweep
 from taskspace.sweep.jobs import (
     DATASETS,
@@ -84,10 +84,9 @@ def _discovery(args: argparse.Namespace, device: torch.device) -> list[Job]:
 
 
 def _boxes(args: argparse.Namespace, device: torch.device) -> list[Job]:
-    experiments = {name: hierarchy_experiment(name) for name in args.experiment}
-    return boxes_jobs(
-        experiments, args.representation, args.box_dim, args.draws, args.steps, device
-    )
+    runs = book_box_runs(args.box_dim, args.draws, args.perturbations)
+    runs = [run for run in runs if run.experiment in args.experiment]
+    return boxes_jobs(book_experiments(names=args.experiment), runs, args.steps, device)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -158,17 +157,19 @@ def _parser() -> argparse.ArgumentParser:
         "--meta-gradient", choices=META_GRADIENTS, default="recompute", help="strategy"
     )
 
-    boxes = command("boxes", "Task2Box draws on the hierarchy experiments (chapter 4)")
+    boxes = command("boxes", "chapter 4's batches of Task2Box networks (hierarchy experiments)")
     boxes.add_argument(
-        "--experiment", choices=sorted(EXPERIMENTS), nargs="+", help="hierarchy experiments"
+        "--experiment", choices=BOOK_EXPERIMENTS, nargs="+", help="chapter 4's experiments"
     )
-    boxes.add_argument("--representation", nargs="+", default=["mu"], help="mu and/or mu_sigma2")
     boxes.add_argument(
-        "--box-dim", type=int, nargs="+", default=[2, 3, 5, 8, 16], help="k, one job each"
+        "--box-dim", type=int, nargs="+", default=[2, 3, 5, 8, 16], help="k on mu, one job each"
     )
     boxes.add_argument("--draws", type=int, default=5, help="random splits, side by side")
+    boxes.add_argument(
+        "--perturbations", type=int, default=3, help="perturbed-input copies in the 5-D batch"
+    )
     boxes.add_argument("--steps", type=int, default=1350, help="Adam steps")
-    boxes.set_defaults(experiment=["imagenet", "inat"])
+    boxes.set_defaults(experiment=list(BOOK_EXPERIMENTS))
     return parser
 
 

@@ -11,14 +11,13 @@ scale ``paper`` on the same kind of device, finds every result on disk:
 * :func:`discovery_jobs` — chapter 9's ``discover``: the run of a
   :class:`~taskspace.agreement.discovery.DiscoverySettings` (the chapter's
   :data:`~taskspace.agreement.discovery.DISCOVERY_SETTINGS` ``[scale]``), for several ``lambda``;
-* :func:`boxes_jobs` — chapter 4's ``fit_draws``: all draws of one experiment, representation
-  and box dimension side by side (one job), stored in the content-keyed cache.
+* :func:`boxes_jobs` — chapter 4's batches of Task2Box networks
+  (:func:`~taskspace.hierarchies.book_box_runs`), each trained through the content-keyed cache.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from functools import partial
 
 import torch
@@ -31,12 +30,7 @@ from taskspace.agreement import (
     random_labels,
     sample_human_tasks,
 )
-from taskspace.agreement.cache import cached
 from taskspace.agreement.discovery import DiscoverySettings
-from taskspace.boxes.geometry import Boxes, overlap_matrix
-from taskspace.boxes.losses import HIERARCHY_WEIGHTS
-from taskspace.boxes.train import TrainConfig as BoxTrainConfig
-from taskspace.boxes.train import train_on_splits
 from taskspace.data.images import (
     ImageDataset,
     load_cifar10,
@@ -44,7 +38,12 @@ from taskspace.data.images import (
     load_fashion_mnist,
     load_mnist5k,
 )
-from taskspace.hierarchies import HierarchyExperiment, containment_scores, hierarchy_splits
+from taskspace.hierarchies import (
+    BoxRun,
+    HierarchyExperiment,
+    containment_scores,
+    hierarchy_splits,
+)
 from taskspace.sweep.distributed import Job, Row
 
 __all__ = ["DATASETS", "agreement_jobs", "boxes_jobs", "dataset_pools", "discovery_jobs"]
@@ -230,76 +229,50 @@ def discovery_jobs(
 
 
 def _boxes_row(
-    name: str,
-    experiment: HierarchyExperiment,
-    representation: str,
-    config: BoxTrainConfig,
-    device: torch.device,
+    run: BoxRun, experiment: HierarchyExperiment, steps: int, device: torch.device
 ) -> Row:
-    draws = len(config.seeds) if isinstance(config.seeds, tuple) else 1
-    relation = experiment.relation.to(device)
-    splits = hierarchy_splits(replace(experiment, relation=relation), draws)
-    features = experiment.representations[representation]
-
-    def train() -> dict[str, torch.Tensor]:
-        _, boxes, _ = train_on_splits(
-            features.to(device), relation.float(), splits, config, description=name
-        )
-        return {"low": boxes.low.detach().cpu(), "high": boxes.high.detach().cpu()}
-
-    parts = {
-        "kind": "sweep-boxes",
-        "features": features,
-        "relation": experiment.relation,
-        "novel": experiment.novel,
-        "config": repr(config),
-        "device": device.type,
-    }
-    stored = cached(parts, train)
-    overlap = overlap_matrix(Boxes(stored["low"].to(device), stored["high"].to(device)))
-    scores = containment_scores(overlap, relation, splits)
+    overlap, _, _ = run.train(experiment, steps, device)
+    draws = run.part("draws")
+    splits = hierarchy_splits(experiment, run.draws)
+    scores = containment_scores(overlap[draws], experiment.relation.to(overlap.device), splits)
     return {
         "f1_existing_mean": scores.existing.mean().item(),
         "f1_novel_mean": scores.novel.mean().item(),
-        "draws": draws,
+        "draws": run.draws,
+        "networks": overlap.shape[0],
     }
 
 
 def boxes_jobs(
     experiments: Mapping[str, HierarchyExperiment],
-    representations: Sequence[str],
-    box_dims: Sequence[int],
-    draws: int,
+    runs: Sequence[BoxRun],
     steps: int,
     device: torch.device,
 ) -> list[Job]:
-    """Task2Box on every hierarchy experiment, representation and box dimension (chapter 4).
+    """Chapter 4's Task2Box batches (:func:`~taskspace.hierarchies.book_box_runs`), one job each.
 
-    One job trains the ``draws`` random draws side by side (seeds ``0 .. draws - 1``, splits
-    :func:`~taskspace.hierarchies.hierarchy_splits`, the hierarchy loss weights), as chapter 4's
-    ``fit_draws`` does, and stores the boxes ``(draws, N, k)`` in the content-keyed cache.
+    A job trains one :class:`~taskspace.hierarchies.BoxRun` through the content-keyed cache
+    (:func:`~taskspace.hierarchies.train_hierarchy_boxes`), so chapter 4, executed afterwards
+    with the same experiments, steps and device type, reads every batch from the cache.
+
+    Args:
+        experiments: the runs' experiments by name (:func:`~taskspace.hierarchies.book_experiments`).
+        runs: the batches to train.
 
     Returns:
-        one job per (experiment, representation, ``k``), named e.g. ``"imagenet mu k=5"``; its
-        row holds the mean containment F1 over draws on existing and on novel datasets.
+        one job per run, named like the run (e.g. ``"imagenet 5-D mu"``); its row holds the mean
+        containment F1 of the draws on existing and on novel datasets.
     """
-    jobs = []
-    for name, experiment in experiments.items():
-        unknown = set(representations) - set(experiment.representations)
-        if unknown:
+    missing = sorted({run.experiment for run in runs} - set(experiments))
+    if missing:
+        raise ValueError(f"no experiment named {missing}; have {sorted(experiments)}")
+    for run in runs:
+        if run.representation not in experiments[run.experiment].representations:
             raise ValueError(
-                f"experiment {name!r} has no representation {sorted(unknown)}; "
-                f"it has {sorted(experiment.representations)}"
+                f"experiment {run.experiment!r} has no representation {run.representation!r}; "
+                f"it has {sorted(experiments[run.experiment].representations)}"
             )
-        for representation in representations:
-            for box_dim in box_dims:
-                config = BoxTrainConfig(
-                    box_dim=box_dim,
-                    steps=steps,
-                    weights=HIERARCHY_WEIGHTS,
-                    seeds=tuple(range(draws)),
-                )
-                label = f"{name} {representation} k={box_dim}"
-                run = partial(_boxes_row, label, experiment, representation, config, device)
-                jobs.append(Job(label, run))
-    return jobs
+    return [
+        Job(run.name, partial(_boxes_row, run, experiments[run.experiment], steps, device))
+        for run in runs
+    ]

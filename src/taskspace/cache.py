@@ -2,8 +2,9 @@
 
 A chapter's sweeps train hundreds of networks; each finished measurement is stored at once
 (written atomically), so an interrupted run resumes where it stopped and an unchanged re-run
-recomputes nothing. Files live under ``cache_dir() / "agreement"`` and hold dicts of tensors and
-plain numbers, read back with ``torch.load(weights_only=True)``. Introduced in chapter 8.
+recomputes nothing. Files live under ``cache_dir() / folder`` (``"agreement"`` for chapters 8-10,
+``"boxes"`` for chapter 4's Task2Box draws) and hold dicts of tensors, plain numbers and lists,
+read back with ``torch.load(weights_only=True)``. Introduced in chapter 8.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import io
 import json
 import pickle
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 import torch
 
@@ -45,17 +45,13 @@ def cache_key(parts: Mapping[str, object]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _path(key: str) -> Path:
-    return cache_dir() / "agreement" / f"{key}.pt"
-
-
-def cached(parts: Mapping[str, object], compute: Callable[[], Stored]) -> Stored:
-    """``compute()``, or what an earlier call with the same ``parts`` stored.
+def cached(parts: Mapping[str, object], compute: Callable[[], Stored], *, folder: str) -> Stored:
+    """``compute()``, or what an earlier call with the same ``parts`` stored in ``folder``.
 
     An unreadable entry (a file from another version, a damaged disk) is recomputed and
     replaced.
     """
-    path = _path(cache_key(parts))
+    path = cache_dir() / folder / f"{cache_key(parts)}.pt"
     if path.is_file():
         try:
             return torch.load(path, weights_only=True)
