@@ -334,3 +334,18 @@ def test_neighbourhood_curves_of_centres_that_follow_the_tree() -> None:
         neighbourhood_curves(centres, tree, m_max=6)
     with pytest.raises(ValueError, match=r"\(R, N, k\)"):
         neighbourhood_curves(centres[0], tree, m_max=2)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_run_trained_on_the_gpu_comes_back_on_the_cpu(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TASKSPACE_CACHE", str(tmp_path))
+    experiment = _toy_experiment()
+    run = BoxRun("toy", 2, "mu", draws=2, sensitivity=True, perturbations=1)
+    overlap, boxes, _ = run.train(experiment, 3, torch.device("cuda"))
+    assert overlap.device.type == "cpu" and boxes.low.device.type == "cpu"
+    cpu_overlap, _, _ = run.train(experiment, 3)  # another device: another cache entry
+    assert len(list((tmp_path / "boxes").glob("*.pt"))) == 2
+    torch.testing.assert_close(overlap, cpu_overlap, atol=1e-3, rtol=1e-3)

@@ -480,19 +480,25 @@ class BoxRun:
     def train(
         self, experiment: HierarchyExperiment, steps: int, device: torch.device | None = None
     ) -> tuple[torch.Tensor, Boxes, History]:
-        """:func:`train_hierarchy_boxes` on the batch (cached): overlaps ``(B, N, N)``, boxes
-        ``(B, N, k)`` and the history of all ``B`` networks. ``experiment`` is the one this run
-        names (chapter 4's mapping, :func:`book_experiments`)."""
+        """:func:`train_hierarchy_boxes` on the batch (cached), trained on ``device`` (default:
+        the CPU): overlaps ``(B, N, N)``, boxes ``(B, N, k)`` (on the CPU) and the history of all
+        ``B`` networks. ``experiment`` is the one this run names (:func:`book_experiments`)."""
         features, splits, seeds = self.inputs(experiment)
-        return train_hierarchy_boxes(
+        if device is not None:
+            features = features.to(device)
+            splits = [
+                RelationSplit(**{k: v.to(device) for k, v in asdict(s).items()}) for s in splits
+            ]
+        overlap, boxes, history = train_hierarchy_boxes(
             experiment,
             splits,
             self.box_dim,
             steps,
-            features=features if device is None else features.to(device),
+            features=features,
             seeds=seeds,
             description=self.name,
         )
+        return overlap.cpu(), Boxes(boxes.low.cpu(), boxes.high.cpu()), history
 
 
 #: Chapter 4's experiments, by the names its runs use (:func:`book_experiments`).

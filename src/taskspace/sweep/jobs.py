@@ -234,7 +234,7 @@ def _boxes_row(
     overlap, _, _ = run.train(experiment, steps, device)
     draws = run.part("draws")
     splits = hierarchy_splits(experiment, run.draws)
-    scores = containment_scores(overlap[draws], experiment.relation.to(overlap.device), splits)
+    scores = containment_scores(overlap[draws], experiment.relation, splits)
     return {
         "f1_existing_mean": scores.existing.mean().item(),
         "f1_novel_mean": scores.novel.mean().item(),
