@@ -81,8 +81,10 @@ stale: setup
 unit: data
 	$(BIN)/pytest
 
-# Pages whose browser console is checked (where Debian's chromium is installed): math, figures.
+# Pages whose browser console is checked (where Debian's chromium is installed): math, figures,
+# tables.
 BROWSER_PAGES := _build/html/book/intro.html _build/html/book/03_boxes.html \
+  _build/html/book/06_baselines.html \
   _build/html/book/08_agreement_score.html
 
 test: lint stale unit
