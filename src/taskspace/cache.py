@@ -25,7 +25,8 @@ __all__ = ["cache_key", "cached"]
 #: Raised when the training code changes in a way that changes results, so old entries are ignored.
 CODE_VERSION = 1
 
-Stored = dict[str, torch.Tensor | float | int]
+#: What an entry holds: tensors, plain numbers and (nested) lists and dicts of them.
+Stored = dict[str, object]
 
 
 def _plain(value: object) -> object:

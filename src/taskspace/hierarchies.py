@@ -70,7 +70,7 @@ from taskspace.boxes.geometry import Boxes, overlap_matrix
 from taskspace.boxes.losses import HIERARCHY_WEIGHTS
 from taskspace.boxes.sensitivity import round_off_noise
 from taskspace.boxes.train import History, TrainConfig, train_on_splits
-from taskspace.cache import cached
+from taskspace.cache import Stored, cached
 from taskspace.data.taxonomy import (
     Taxonomy,
     imagenet_hierarchy,
@@ -357,7 +357,6 @@ def train_hierarchy_boxes(
     seeds: Sequence[int] | None = None,
     best_on_validation: bool = True,
     description: str = "Task2Box",
-    use_cache: bool = True,
 ) -> tuple[torch.Tensor, Boxes, History]:
     """Task2Box on a hierarchy with the authors' recipe, one network per split (ch. 4, 6).
 
@@ -377,7 +376,6 @@ def train_hierarchy_boxes(
         features: ``(N, D)`` or ``(R, N, D)`` inputs instead (e.g. perturbed ones); their dtype
             is the training dtype and their device the training device.
         seeds: ``R`` initialisation seeds; default ``0 .. R - 1``.
-        use_cache: ``False`` trains even where a stored result exists (and stores nothing).
 
     Returns:
         The predicted overlaps ``d_box`` ``(R, N, N)``, the boxes ``(R, N, k)`` of all datasets
@@ -394,7 +392,7 @@ def train_hierarchy_boxes(
         config = config.keeping_best()
     relation = experiment.relation.to(device=x.device, dtype=x.dtype)
 
-    def train() -> dict[str, object]:
+    def train() -> Stored:
         _, boxes, history = train_on_splits(
             x, relation, splits, config, validation=best_on_validation, description=description
         )
@@ -410,7 +408,7 @@ def train_hierarchy_boxes(
         "validation": best_on_validation,
         "device": x.device.type,
     }
-    stored = cached(parts, train, folder="boxes") if use_cache else train()
+    stored = cached(parts, train, folder="boxes")
     boxes = Boxes(stored["low"].to(x.device), stored["high"].to(x.device))
     return overlap_matrix(boxes), boxes, History(**stored["history"])
 

@@ -70,6 +70,14 @@ def _missing(needed: Sequence[str], given: Mapping[str, object], what: str) -> N
         raise ValueError(f"no {what} for {absent}")
 
 
+def _check_experiments(
+    scores: Mapping[str, object], paper: Mapping[str, object], labels: Mapping[str, str]
+) -> None:
+    """Refuse paper values or labels that miss one of the experiments of ``scores``."""
+    _missing(list(scores), paper, "paper values")
+    _missing(list(scores), labels, "label")
+
+
 def loss_curves(histories: Mapping[str, History], draws: int, labels: Mapping[str, str]) -> Figure:
     """Training loss (top, mean over draws, log scale) and validation error of every draw
     (bottom, a dot at each draw's best step), one column per experiment.
@@ -159,8 +167,7 @@ def protocol_table(
         labels: experiment -> row label.
         protocols: the columns, names of :data:`~taskspace.boxes.evaluate.PROTOCOLS`.
     """
-    _missing(list(scores), paper, "paper values")
-    _missing(list(scores), labels, "label")
+    _check_experiments(scores, paper, labels)
     rows = []
     for name, s in scores.items():
         _missing(protocols, s.f1, f"F1 of {name}")
@@ -184,8 +191,7 @@ def protocol_figure(
 
     Args: as :func:`protocol_table`.
     """
-    _missing(list(scores), paper, "paper values")
-    _missing(list(scores), labels, "label")
+    _check_experiments(scores, paper, labels)
     if not 1 <= len(protocols) <= len(_PROTOCOL_COLOURS):
         raise ValueError(f"can draw 1 to {len(_PROTOCOL_COLOURS)} protocols, got {len(protocols)}")
     fig, ax = plt.subplots(figsize=(12, 4.2))
