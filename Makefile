@@ -1,6 +1,7 @@
 # Mapping the Space of Tasks: the commands a person types (see README.md).
 #   make book   set up, execute every chapter at scale "book", build the HTML into _build/html
 #   make test   lint, unit tests, every chapter at scale "fast", stale-output check, strict build
+#   make lab    set up, then open the chapters in JupyterLab (book/run.md: how to run a chapter)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -17,10 +18,10 @@ JB_FLAGS ?=
 # A clone beside the project's shared/ folder finds the upstream mirror there (as CI does).
 export TASKSPACE_DATA ?= $(abspath $(wildcard ../shared/data))
 
-.PHONY: help setup system-data data book html test lint unit stale bench student clean
+.PHONY: help setup system-data data book html lab test lint unit stale bench student clean
 
 help:
-	@sed -n '2,3p' Makefile
+	@sed -n '2,4p' Makefile
 
 setup: $(VENV)/.installed $(MATHJAX)/tex-chtml.js
 
@@ -80,6 +81,10 @@ stale: setup
 
 unit: data
 	$(BIN)/pytest
+
+# The chapters in JupyterLab, in this project's environment (its kernel is the .venv's python3).
+lab: data
+	$(BIN)/jupyter lab book
 
 # Pages whose browser console is checked (where Debian's chromium is installed): math, figures,
 # tables.
