@@ -28,7 +28,8 @@ def test_task2box_views_serve_the_chapters():
     assert (mean, std, novel.mean) == (0.94, 0.03, 0.39)  # table 3
     assert task2box.LOSS_ABLATION["taskonomy"]["no_distance"] == 0.62  # supplement table 4
     assert task2box.LOSS_ABLATION["inat"]["all"] == by_k["mu", "existing"][5]
-    assert set(task2box.SOURCES) == {f"table_{n}" for n in range(1, 6)}
+    assert set(task2box.SOURCES) == {f"table_{n}" for n in range(1, 6)} | {"datasets"}
+    assert task2box.DATASET_COUNTS == {"inat": 47 + 202 + 589, "imagenet": 131}
 
 
 def test_task2box_names_what_is_missing():

@@ -32,6 +32,7 @@ from typing import Final, Literal, NamedTuple
 
 __all__ = [
     "COLUMNS",
+    "DATASET_COUNTS",
     "HALF_RELATIONS_F1",
     "HALF_RELATIONS_SPEARMAN",
     "HIERARCHY_F1",
@@ -56,8 +57,14 @@ SOURCES: Final[dict[str, str]] = {
     "table_3": "TASK2BOX, table 3 (main paper, section 5.2): Spearman's rho, Taskonomy",
     "table_4": "TASK2BOX, supplement table 4 (section 7): loss ablation, 5-D boxes on mu_CLIP",
     "table_5": "TASK2BOX, supplement table 5 (section 7): trained on 50 % of the relations",
+    "datasets": "TASK2BOX, section 4.1.1 (Datasets): how many datasets each hierarchy has",
 }
 """Where each table is printed, keyed ``table_N``; cite these strings beside a comparison."""
+
+
+DATASET_COUNTS: Final[dict[Hierarchy, int]] = {"inat": 838, "imagenet": 131}
+"""Section 4.1.1: iNaturalist + CUB has 47 classes, 202 orders and 589 families (838 datasets);
+WordNet processing of ImageNet's instrument-related classes "resulted in 131 datasets"."""
 
 
 class MeanStd(NamedTuple):
