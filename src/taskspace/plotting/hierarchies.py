@@ -3,7 +3,8 @@
 Every function draws (or tabulates) what it is given and returns the ``Figure`` or
 :class:`~taskspace.plotting.tables.Table`; none trains a network. F1 values come in ``[0, 1]``
 (:class:`~taskspace.hierarchies.ContainmentScores`) and are shown in percent, mean ± std over the
-draws; the paper's values are passed in, in percent, as the chapter quotes them.
+draws; the paper's values are passed in, in percent (chapter 4 reads them from
+:mod:`taskspace.papers.task2box`).
 
 * :func:`batch_table` -- the batches of networks the chapter trains, and how long they took;
 * :func:`loss_curves` -- training loss and validation error of the 5-D boxes, per experiment;
