@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-import taskspace.hierarchies as hierarchies_module
+import taskspace.hierarchies.training as hierarchies_training
 from taskspace.boxes.evaluate import (
     choose_threshold,
     f1_score,
@@ -266,7 +266,7 @@ def test_trained_boxes_are_cached_under_everything_that_made_them(
     def no_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("trained again although the result is stored")
 
-    monkeypatch.setattr(hierarchies_module, "train_on_splits", no_training)
+    monkeypatch.setattr(hierarchies_training, "train_on_splits", no_training)
     again, boxes_again, history_again = train_hierarchy_boxes(experiment, splits, 2, 3)
     assert torch.equal(again, overlap) and torch.equal(boxes_again.low, boxes.low)
     assert history_again == history

@@ -9,6 +9,8 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ import torch.multiprocessing as mp
 
 import taskspace.agreement.discovery as discovery_module
 import taskspace.agreement.measure as measure_module
-import taskspace.hierarchies as hierarchies_module
+import taskspace.hierarchies.training as hierarchies_training
 from taskspace.agreement import (
     DiscoveryConfig,
     NetworkSpec,
@@ -31,7 +33,15 @@ from taskspace.agreement import (
 from taskspace.agreement.discovery import DISCOVERY_SETTINGS, DiscoverySettings
 from taskspace.cache import cache_key
 from taskspace.device import default_device
-from taskspace.hierarchies import BoxRun, HierarchyExperiment, inclusion_relation
+from taskspace.hierarchies import (
+    BOOK_EXPERIMENTS,
+    HIERARCHY_SETTINGS,
+    BoxRun,
+    HierarchyExperiment,
+    HierarchySettings,
+    inclusion_relation,
+    train_book_batches,
+)
 from taskspace.sweep import (
     Job,
     agreement_jobs,
@@ -319,9 +329,43 @@ def test_boxes_jobs_train_each_batch_once_and_the_chapter_reads_it(
     rows = [job.run() for job in jobs]
     assert [row["networks"] for row in rows] == [2, 6]  # draws; draws + half + perturbed
     assert all(row["draws"] == 2 and 0 <= row["f1_existing_mean"] <= 1 for row in rows)
-    monkeypatch.setattr(hierarchies_module, "train_on_splits", _no_training)
+    monkeypatch.setattr(hierarchies_training, "train_on_splits", _no_training)
     assert [job.run() for job in jobs] == rows  # from the cache
     # the chapter's call of the same batch (chapter 4's BoxRun.train) reads the sweep's entry
     overlap, boxes, history = runs[1].train(tiny, 5)
     assert overlap.shape == (6, 10, 10) and boxes.low.shape == (6, 10, 5)
     assert len(history.losses["total"]) == 5
+
+
+class _TinyHierarchies(HierarchySettings):
+    """Chapter 4's settings with every experiment replaced by a shifted tiny hierarchy."""
+
+    def experiments(
+        self, names: Sequence[str] = BOOK_EXPERIMENTS
+    ) -> dict[str, HierarchyExperiment]:
+        tiny, experiments = _tiny_hierarchy(), {}
+        for i, name in enumerate(names):  # different inputs: different batches
+            mu = tiny.representations["mu"] + i
+            both = {"mu": mu, "mu_sigma2": torch.cat([mu, tiny.variance], dim=1)}
+            experiments[name] = replace(tiny, name=name, representations=both)
+        return experiments
+
+
+def test_every_boxes_job_is_a_batch_of_chapter_4_at_scale_paper(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread: None
+) -> None:
+    """The boxes command's defaults are chapter 4's scale paper: every batch the chapter's
+    own call trains there is read from the entries the sweep wrote, and none is left over."""
+    cache = _isolated_cache(monkeypatch, tmp_path / "cache")
+    paper = HIERARCHY_SETTINGS["paper"]
+    tiny = _TinyHierarchies(**{**asdict(paper), "steps": 3})  # every size but the steps
+    monkeypatch.setitem(HIERARCHY_SETTINGS, "paper", tiny)
+    main(["boxes", "--summary", str(tmp_path / "summary.json")])
+    jobs = json.loads((tmp_path / "summary.json").read_text())["jobs"]
+    written = sorted((cache / "boxes").glob("*.pt"))
+    assert len(written) == len(jobs) == len(paper.runs()) > 10
+    monkeypatch.setattr(hierarchies_training, "train_on_splits", _no_training)
+    trained = train_book_batches(tiny.experiments(), tiny, default_device())
+    assert [run.name for run in trained.runs] == list(jobs)
+    assert sorted((cache / "boxes").glob("*.pt")) == written
+    assert set(trained.perturbed) == {"imagenet", "inat"}

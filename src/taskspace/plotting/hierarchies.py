@@ -3,8 +3,10 @@
 Every function draws (or tabulates) what it is given and returns the ``Figure`` or
 :class:`~taskspace.plotting.tables.Table`; none trains a network. F1 values come in ``[0, 1]``
 (:class:`~taskspace.hierarchies.ContainmentScores`) and are shown in percent, mean ± std over the
-draws; the paper's values are passed in, in percent, as the chapter quotes them.
+draws; the paper's values are passed in, in percent (chapter 4 reads them from
+:mod:`taskspace.papers.task2box`).
 
+* :func:`batch_table` -- the batches of networks the chapter trains, and how long they took;
 * :func:`loss_curves` -- training loss and validation error of the 5-D boxes, per experiment;
 * :func:`paper_comparison_table` -- held-out and novel F1 beside the paper's tables 1, 2 and 5;
 * :func:`protocol_table`, :func:`protocol_figure` -- the same boxes under several protocols;
@@ -32,9 +34,10 @@ from taskspace.plotting.boxes import box_figure
 from taskspace.plotting.tables import Table, mean_std
 
 if TYPE_CHECKING:
-    from taskspace.hierarchies import ContainmentScores
+    from taskspace.hierarchies import BoxRun, ContainmentScores
 
 __all__ = [
+    "batch_table",
     "dimension_figure",
     "loss_curves",
     "neighbourhood_figure",
@@ -76,6 +79,20 @@ def _check_experiments(
     """Refuse paper values or labels that miss one of the experiments of ``scores``."""
     _missing(list(scores), paper, "paper values")
     _missing(list(scores), labels, "label")
+
+
+def batch_table(runs: Sequence[BoxRun], seconds: Mapping[str, float]) -> Table:
+    """One row per batch of networks (name, networks, parts), then one per experiment with the
+    seconds all its batches took (chapter 4's :func:`~taskspace.hierarchies.train_book_batches`)."""
+    rows: list[dict[str, object]] = [
+        {"batch": run.name, "networks": len(run.parts) * run.draws, "parts": ", ".join(run.parts)}
+        for run in runs
+    ]
+    rows += [
+        {"batch": f"{name}: all batches", "networks": "", "parts": f"trained in {s:.0f} s"}
+        for name, s in seconds.items()
+    ]
+    return Table.from_rows(rows)
 
 
 def loss_curves(histories: Mapping[str, History], draws: int, labels: Mapping[str, str]) -> Figure:

@@ -20,7 +20,7 @@ import torch
 from taskspace.agreement import META_GRADIENTS, NetworkSpec, TrainConfig
 from taskspace.agreement.discovery import DISCOVERY_SETTINGS
 from taskspace.device import default_device
-from taskspace.hierarchies import BOOK_EXPERIMENTS, book_box_runs, book_experiments
+from taskspace.hierarchies import BOOK_EXPERIMENTS, HIERARCHY_SETTINGS, book_box_runs
 from taskspace.sweep.distributed import Job, run_sweep
 from taskspace.sweep.jobs import (
     DATASETS,
@@ -86,7 +86,8 @@ def _discovery(args: argparse.Namespace, device: torch.device) -> list[Job]:
 def _boxes(args: argparse.Namespace, device: torch.device) -> list[Job]:
     runs = book_box_runs(args.box_dim, args.draws, args.perturbations)
     runs = [run for run in runs if run.experiment in args.experiment]
-    return boxes_jobs(book_experiments(names=args.experiment), runs, args.steps, device)
+    experiments = HIERARCHY_SETTINGS["paper"].experiments(names=args.experiment)
+    return boxes_jobs(experiments, runs, args.steps, device)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -161,14 +162,18 @@ def _parser() -> argparse.ArgumentParser:
     boxes.add_argument(
         "--experiment", choices=BOOK_EXPERIMENTS, nargs="+", help="chapter 4's experiments"
     )
+    sizes = HIERARCHY_SETTINGS["paper"]  # chapter 4's scale paper
     boxes.add_argument(
-        "--box-dim", type=int, nargs="+", default=[2, 3, 5, 8, 16], help="k on mu, one job each"
+        "--box-dim", type=int, nargs="+", default=list(sizes.dims), help="k on mu, one job each"
     )
-    boxes.add_argument("--draws", type=int, default=5, help="random splits, side by side")
+    boxes.add_argument("--draws", type=int, default=sizes.draws, help="random splits, side by side")
     boxes.add_argument(
-        "--perturbations", type=int, default=3, help="perturbed-input copies in the 5-D batch"
+        "--perturbations",
+        type=int,
+        default=sizes.perturbations,
+        help="perturbed-input copies in the 5-D batch",
     )
-    boxes.add_argument("--steps", type=int, default=1350, help="Adam steps")
+    boxes.add_argument("--steps", type=int, default=sizes.steps, help="Adam steps")
     boxes.set_defaults(experiment=list(BOOK_EXPERIMENTS))
     return parser
 
