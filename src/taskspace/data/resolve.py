@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from taskspace.cache import atomic_write_bytes, cache_dir  # their home; kept importable here
 
 __all__ = [
     "ChecksumError",
@@ -78,12 +79,6 @@ def is_offline() -> bool:
     return os.environ.get("TASKSPACE_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def cache_dir() -> Path:
-    """The user cache folder: ``$TASKSPACE_CACHE`` or ``~/.cache/taskspace``."""
-    configured = os.environ.get("TASKSPACE_CACHE")
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "taskspace"
-
-
 def checkout_data_dir() -> Path | None:
     """The repository's ``data/`` folder when the package runs from a checkout, else ``None``."""
     root = Path(__file__).resolve().parents[3]
@@ -111,23 +106,6 @@ def sha256_of_file(path: Path) -> str:
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def atomic_write_bytes(path: Path, chunks: Iterator[bytes] | bytes) -> None:
-    """Write ``chunks`` to ``path`` through a temporary file in the same folder and a rename.
-
-    A reader never sees a half-written file, and an interrupted write leaves nothing behind.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            for chunk in [chunks] if isinstance(chunks, bytes) else chunks:
-                out.write(chunk)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _check(source: Source, path: Path) -> None:
