@@ -33,6 +33,7 @@ __all__ = [
     "Source",
     "atomic_write_bytes",
     "cache_dir",
+    "data_folders",
     "is_offline",
     "resolve",
     "search_folders",
@@ -87,16 +88,17 @@ def checkout_data_dir() -> Path | None:
     return folder if is_checkout else None
 
 
+def data_folders() -> list[Path]:
+    """The folders listed in ``$TASKSPACE_DATA`` (``os.pathsep``-separated), in order."""
+    folders = [Path(p).expanduser() for p in os.environ.get("TASKSPACE_DATA", "").split(os.pathsep)]
+    return [f for f in folders if str(f) not in {"", "."}]
+
+
 def search_folders() -> list[Path]:
     """The folders searched before system locations: ``$TASKSPACE_DATA`` entries, the checkout's
     ``data/`` folder, then the cache."""
-    folders = [Path(p).expanduser() for p in os.environ.get("TASKSPACE_DATA", "").split(os.pathsep)]
     checkout = checkout_data_dir()
-    return [
-        *(f for f in folders if str(f) not in {"", "."}),
-        *([checkout] if checkout else []),
-        cache_dir(),
-    ]
+    return [*data_folders(), *([checkout] if checkout else []), cache_dir()]
 
 
 def sha256_of_file(path: Path) -> str:
