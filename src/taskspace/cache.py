@@ -17,7 +17,8 @@ is the SHA-256 of
 
 So an unchanged re-run recomputes nothing, an interrupted sweep resumes where it stopped, and a
 changed recipe is never answered by a stale entry. The code of other libraries (torch, the
-Python version) is not part of the key.
+Python version) is not part of the key. The code is read from the source files: a process that
+imported a module before it was edited runs the old code, so restart (or reload) after editing.
 
 Files are written through a temporary file in the same folder and a rename
 (:func:`atomic_write_bytes`): a reader never sees half a file, an interrupted write leaves
@@ -221,12 +222,14 @@ class _CodeWalk:
 
     def visit(self, obj: object) -> None:
         obj = _unwrap(obj)
+        if not isinstance(obj, type | types.FunctionType):
+            obj = type(obj)  # an object a closure holds: its class's code is called on it
         if id(obj) in self.seen or not self._ours(obj):
             return
         self.seen.add(id(obj))
         if isinstance(obj, type):
             self._visit_class(obj)
-        elif isinstance(obj, types.FunctionType):
+        else:
             self._visit_function(obj)
 
     def _visit_function(self, function: types.FunctionType) -> None:
@@ -274,8 +277,8 @@ def code_digest(*functions: Callable[..., object] | type) -> str:
     """SHA-256 of the code of ``functions`` and of every package function and class they reach.
 
     Followed: names a function uses (calls, attributes of package modules, type hints), the
-    functions and classes its closure holds, and for a class its bases, methods and field
-    types -- within the ``taskspace`` package and the top-level package each of ``functions``
+    functions and classes its closure holds (and the classes of the objects it holds), and for a
+    class its bases, methods and field types -- within the ``taskspace`` package and the top-level package each of ``functions``
     belongs to, except this module (storing an entry is not computing it). Each is hashed as its syntax tree without docstrings (comments and layout are not
     in the tree), under its module and qualified name; immutable constants the code names count
     with their values. Chapter 2.
