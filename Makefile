@@ -67,6 +67,7 @@ html: setup
 	mkdir -p book/_generated
 	$(BIN)/python -m taskspace.book results-table book/results > book/_generated/results_table.md
 	$(BIN)/python -m taskspace.book timings $(CHAPTERS) > book/_generated/timings_table.md
+	$(BIN)/python -m taskspace.book toc _toc.yml --page-dir book > book/_generated/chapters_table.md
 	$(BIN)/python -m taskspace.book student --output-dir book/_generated/student \
 	  --index book/_generated/student_index.md $(CHAPTERS) >/dev/null
 	$(BIN)/jupyter-book build . --path-output . $(JB_FLAGS)

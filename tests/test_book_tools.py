@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -228,3 +229,49 @@ def test_text_pairs_follow_the_notebook(tmp_path: Path) -> None:
     nbformat.write(notebook, path)
     (reason,) = book.check([path])
     assert "out of date" in reason and "03_demo.md" in reason
+
+
+def test_the_chapter_list_comes_from_the_table_of_contents(tmp_path: Path) -> None:
+    (tmp_path / "book").mkdir()
+    for stem, heading in [("01_a", "Tasks"), ("02_b", "Boxes"), ("03_c", "More")]:
+        path = make_notebook(tmp_path / "book" / f"{stem}.ipynb")
+        notebook = nbformat.read(path, as_version=4)
+        notebook.cells.insert(0, nbformat.v4.new_markdown_cell(f"# {heading}\n\nText"))
+        nbformat.write(notebook, path)
+    toc = {
+        "format": "jb-book",
+        "root": "book/intro",
+        "parts": [
+            {"caption": "One", "numbered": True, "chapters": [{"file": "book/01_a"}]},
+            {"caption": "Two", "numbered": True, "chapters": [{"file": "book/02_b"}]},
+            {"caption": "Extras", "chapters": [{"file": "book/glossary"}]},
+        ],
+    }
+    (tmp_path / "_toc.yml").write_text(yaml.safe_dump(toc))
+    table = book.chapters_table(tmp_path / "_toc.yml", page_dir=tmp_path / "book")
+    assert table.splitlines()[2:] == [
+        "| One | [1. Tasks](01_a.ipynb) |",
+        "| Two | [2. Boxes](02_b.ipynb) |",
+    ]
+    toc["parts"][1]["chapters"].append({"file": "book/03_c"})  # a chapter added to the toc
+    (tmp_path / "_toc.yml").write_text(yaml.safe_dump(toc))
+    table = book.chapters_table(tmp_path / "_toc.yml", page_dir=tmp_path / "book")
+    assert "[3. More](03_c.ipynb)" in table.splitlines()[-1]
+
+
+def test_the_pages_that_list_chapters_include_the_generated_list() -> None:
+    for page in ("intro.md", "teaching.md"):
+        assert "_generated/chapters_table.md" in (ROOT / "book" / page).read_text()
+    assert "toc _toc.yml" in (ROOT / "Makefile").read_text()
+
+
+def test_design_lists_the_chapters_of_the_table_of_contents() -> None:
+    """DESIGN.md is not part of the book, so its chapter table is checked, not generated."""
+    listed = re.findall(r"^\| `(\d\d_\w+)\.ipynb` \|", (ROOT / "DESIGN.md").read_text(), re.M)
+    chapters = [
+        Path(file).name
+        for part in book.toc_parts(ROOT / "_toc.yml")
+        if part.numbered
+        for file in part.files
+    ]
+    assert listed == chapters

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -255,7 +255,7 @@ def _toy_experiment() -> HierarchyExperiment:
 
 
 def test_trained_boxes_are_cached_under_everything_that_made_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_only_cache: Callable
 ) -> None:
     monkeypatch.setenv("TASKSPACE_CACHE", str(tmp_path))
     experiment = _toy_experiment()
@@ -263,10 +263,7 @@ def test_trained_boxes_are_cached_under_everything_that_made_them(
     overlap, boxes, history = train_hierarchy_boxes(experiment, splits, box_dim=2, steps=3)
     assert len(list((tmp_path / "boxes").glob("*.pt"))) == 1
 
-    def no_training(*args: object, **kwargs: object) -> None:
-        raise AssertionError("trained again although the result is stored")
-
-    monkeypatch.setattr(hierarchies_training, "train_on_splits", no_training)
+    read_only_cache(hierarchies_training, "trained again although the result is stored")
     again, boxes_again, history_again = train_hierarchy_boxes(experiment, splits, 2, 3)
     assert torch.equal(again, overlap) and torch.equal(boxes_again.low, boxes.low)
     assert history_again == history

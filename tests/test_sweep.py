@@ -9,7 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -196,15 +196,14 @@ def test_a_killed_rank_then_a_rerun_finishes_with_the_same_summary(
     assert all(after[path] == mtime for path, mtime in finished.items())  # not recomputed
 
 
-def _no_training(*args: object, **kwargs: object) -> None:
-    raise AssertionError("recomputed: the cache key differs from the sweep's")
+RECOMPUTED = "recomputed: the cache key differs from the sweep's"
 
 
 def test_chapter_8_recipe_reads_the_sweep_results(
-    reference: tuple[dict, Path], monkeypatch: pytest.MonkeyPatch
+    reference: tuple[dict, Path], monkeypatch: pytest.MonkeyPatch, read_only_cache: Callable
 ) -> None:
     _isolated_cache(monkeypatch, reference[1])
-    monkeypatch.setattr(measure_module, "_train_and_predict", _no_training)
+    read_only_cache(measure_module, RECOMPUTED)
     train_pool, test_pool = dataset_pools("digits")
     train = train_pool.sample(per_class=100 // 10, seed=0)  # chapter 8's training_set
     test = test_pool.sample(per_class=100 // 10, seed=1)
@@ -222,7 +221,7 @@ def test_chapter_8_recipe_reads_the_sweep_results(
 
 
 def test_discovery_jobs_store_what_chapter_9_reads(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread: None
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread: None, read_only_cache: Callable
 ) -> None:
     _isolated_cache(monkeypatch, tmp_path / "cache")
     train_pool, _ = dataset_pools("digits")
@@ -243,7 +242,7 @@ def test_discovery_jobs_store_what_chapter_9_reads(
     assert all(row["meta_steps"] == 3 for row in rows)
     assert all(torch.isfinite(torch.tensor(list(row.values()))).all() for row in rows)
 
-    monkeypatch.setattr(discovery_module, "_run", _no_training)
+    read_only_cache(discovery_module, RECOMPUTED)
     found = settings.discover(train_pool, spec, uniformity_weight=5.0, device=device)
     proxy_history = found.history["proxy"]  # 3 steps: a "fifth" is one step
     assert proxy_history[0].item() == rows[1]["proxy_first_fifth"]
@@ -316,7 +315,7 @@ def _tiny_hierarchy() -> HierarchyExperiment:
 
 
 def test_boxes_jobs_train_each_batch_once_and_the_chapter_reads_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread: None
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread: None, read_only_cache: Callable
 ) -> None:
     _isolated_cache(monkeypatch, tmp_path / "cache")
     tiny = _tiny_hierarchy()
@@ -329,7 +328,7 @@ def test_boxes_jobs_train_each_batch_once_and_the_chapter_reads_it(
     rows = [job.run() for job in jobs]
     assert [row["networks"] for row in rows] == [2, 6]  # draws; draws + half + perturbed
     assert all(row["draws"] == 2 and 0 <= row["f1_existing_mean"] <= 1 for row in rows)
-    monkeypatch.setattr(hierarchies_training, "train_on_splits", _no_training)
+    read_only_cache(hierarchies_training, RECOMPUTED)
     assert [job.run() for job in jobs] == rows  # from the cache
     # the chapter's call of the same batch (chapter 4's BoxRun.train) reads the sweep's entry
     overlap, boxes, history = runs[1].train(tiny, 5)
@@ -352,7 +351,7 @@ class _TinyHierarchies(HierarchySettings):
 
 
 def test_every_boxes_job_is_a_batch_of_chapter_4_at_scale_paper(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread: None
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread: None, read_only_cache: Callable
 ) -> None:
     """The boxes command's defaults are chapter 4's scale paper: every batch the chapter's
     own call trains there is read from the entries the sweep wrote, and none is left over."""
@@ -364,7 +363,7 @@ def test_every_boxes_job_is_a_batch_of_chapter_4_at_scale_paper(
     jobs = json.loads((tmp_path / "summary.json").read_text())["jobs"]
     written = sorted((cache / "boxes").glob("*.pt"))
     assert len(written) == len(jobs) == len(paper.runs()) > 10
-    monkeypatch.setattr(hierarchies_training, "train_on_splits", _no_training)
+    read_only_cache(hierarchies_training, RECOMPUTED)
     trained = train_book_batches(tiny.experiments(), tiny, default_device())
     assert [run.name for run in trained.runs] == list(jobs)
     assert sorted((cache / "boxes").glob("*.pt")) == written

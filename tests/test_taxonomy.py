@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 from collections import deque
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from taskspace.data.resolve import DataNotFoundError, resolve
+from taskspace.data.resolve import DataNotFoundError, data_folders, resolve
 from taskspace.data.taxonomy import (
     INAT2018_CLASSES,
     INAT2018_ORDERS,
@@ -25,12 +24,6 @@ from taskspace.data.taxonomy import (
     inat2018_taxonomy,
     read_inat_tasks,
 )
-
-#: Folders that may mirror the upstream files: ``$TASKSPACE_DATA``, then ``../shared/data``.
-MIRRORS = [
-    *(Path(p) for p in os.environ.get("TASKSPACE_DATA", "").split(os.pathsep) if p),
-    Path(__file__).resolve().parents[2] / "shared" / "data",
-]
 
 # --------------------------------------------------------------------------------------------
 # Slow, obvious references
@@ -312,10 +305,11 @@ def test_imagenet_instrument_subtree(imagenet: Taxonomy) -> None:
 @pytest.fixture
 def inat_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """``TASKSPACE_DATA`` set to a mirror of the Task2Vec files; downloads off, empty cache."""
-    folders = [f for f in MIRRORS if (f / INAT2018_ORDERS.name).is_file()]
+    folders = [f for f in data_folders() if (f / INAT2018_ORDERS.name).is_file()]
     if not folders:
         pytest.skip(
-            f"the iNaturalist task lists are not mirrored in {MIRRORS} (set TASKSPACE_DATA)"
+            f"{INAT2018_ORDERS.name} is in no folder of TASKSPACE_DATA ({data_folders()}): set "
+            "TASKSPACE_DATA to a mirror of the upstream files (make test sets ../shared/data)"
         )
     monkeypatch.setenv("TASKSPACE_DATA", str(folders[0]))
     monkeypatch.setenv("TASKSPACE_CACHE", str(tmp_path / "cache"))

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from taskspace.data import taxonomy, wordnet
+import taskspace.data as data
+from taskspace.data import wordnet
 from taskspace.data.taxonomy import (
     IMAGENET_EDGES_FILE,
     IMAGENET_NODES_FILE,
@@ -41,7 +42,7 @@ needs_debian_wordnet = pytest.mark.skipif(
     "apt-get install wordnet-base wordnet-sense-index",
 )
 
-COMMITTED = Path(taxonomy.__file__).resolve().parent
+COMMITTED = Path(data.__file__).resolve().parent  # the package data beside taskspace.data
 
 
 @pytest.fixture(scope="module")

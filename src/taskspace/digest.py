@@ -1,8 +1,8 @@
 """Content hashes of tensors and strings: the keys of the project's disk caches.
 
 A cache key built from these can never return a stale result for changed inputs: the hash covers
-a tensor's dtype, shape and values, or every string with its length. Used by the embedding cache
-(chapter 2) and :mod:`taskspace.cache` (chapter 4's boxes, chapters 8-10).
+a tensor's dtype, shape and values, or every string with its length. Used by :mod:`taskspace.cache`,
+whose keys hold them (chapter 2's embeddings, chapter 4's boxes, chapter 7's map, chapters 8-10).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from taskspace.data.resolve import atomic_write_bytes
+from taskspace.cache import atomic_write_bytes
 
 __all__ = ["ResultsFile", "load_all", "record", "use"]
 

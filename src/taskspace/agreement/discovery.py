@@ -34,7 +34,6 @@ so all three compute the same cache key and share one result.
 from __future__ import annotations
 
 import hashlib
-import io
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -47,9 +46,8 @@ from tqdm.std import tqdm
 
 from taskspace.agreement.networks import NetworkSpec
 from taskspace.agreement.proxy import META_GRADIENTS, ProxyConfig, proxy_agreement
-from taskspace.cache import Stored, cache_key, cached
+from taskspace.cache import Stored, cache_dir, cache_key, cached, save_entry
 from taskspace.data.images import ImageDataset
-from taskspace.data.resolve import atomic_write_bytes, cache_dir
 from taskspace.device import default_device
 from taskspace.progress import is_quiet
 
@@ -336,17 +334,15 @@ class _State:
 def _save_checkpoint(
     path: Path, encoder: TaskEncoder, optimiser: torch.optim.Optimizer, state: _State
 ) -> None:
-    buffer = io.BytesIO()
-    torch.save(
+    save_entry(
+        path,
         {
             "step": state.step,
             "encoder": encoder.state_dict(),
             "optimiser": optimiser.state_dict(),
             "history": state.history,
         },
-        buffer,
     )
-    atomic_write_bytes(path, buffer.getvalue())
 
 
 def _load_checkpoint(
@@ -425,10 +421,12 @@ class _MetaStep:
         return proxy.item(), uniformity.item(), head
 
 
-def _checkpoint_path(parts: dict[str, object], checkpoint_dir: Path | None) -> Path:
+def _checkpoint_path(
+    parts: dict[str, object], checkpoint_dir: Path | None, build: Callable[[], TaskEncoder]
+) -> Path:
     """Where a run's checkpoint lives: keyed by everything but its length, so a longer run
-    continues a shorter one."""
-    key = cache_key({"kind": "task-discovery-checkpoint", **parts})
+    continues a shorter one, and by the code of the encoder (``build``) and of the meta-steps."""
+    key = cache_key({"kind": "task-discovery-checkpoint", **parts}, (build, _run, _MetaStep))
     folder = checkpoint_dir if checkpoint_dir is not None else cache_dir() / "discovery" / key
     return folder / "checkpoint.pt"
 
@@ -543,7 +541,7 @@ def discover_tasks(
         directions = class_directions(heads, config.n_classes).to(device, images.dtype)
         meta_step = _MetaStep(encoder, directions, inner_spec, pool, config, seed, meta_gradient)
         history = _run(
-            encoder, meta_step, config, _checkpoint_path(parts, checkpoint_dir), callback
+            encoder, meta_step, config, _checkpoint_path(parts, checkpoint_dir, build), callback
         )
         recalibrate_batchnorm(encoder, pool, config.proxy.batch_size)
         stored: Stored = {f"history/{k}": v for k, v in history.items()}

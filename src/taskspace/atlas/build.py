@@ -12,8 +12,8 @@
 
 :func:`load_atlas` returns the map of a scale, building it once and keeping it in the user
 cache (``<cache>/atlas/``) under a key made of the scale's settings, the encoder's identity and
-the source of the code that computes the map, so that a changed recipe is never answered by a
-stale map. The chapter and the command ``python -m taskspace.atlas`` use the same map.
+the code that computes the map (:mod:`taskspace.cache`), so that a changed recipe is never
+answered by a stale map. The chapter and the command ``python -m taskspace.atlas`` use the same map.
 
 The map's image embeddings are images only (``phi(x)``), not Task2Box's image–label pairs
 ``[phi(x), psi(y)]``: a reader's flat folder of images has no labels, and two of our sources
@@ -22,9 +22,6 @@ share their label names ("0" .. "9"), which would make their text halves identic
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import io
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -37,7 +34,7 @@ from taskspace.boxes.geometry import Boxes, log_volume
 from taskspace.boxes.losses import TASKONOMY_WEIGHTS, LossWeights
 from taskspace.boxes.model import BoxModel, embed
 from taskspace.boxes.train import TrainConfig, train_boxes
-from taskspace.data.resolve import atomic_write_bytes, cache_dir
+from taskspace.cache import cache_dir, cache_key, load_entry, save_entry
 from taskspace.device import one_thread
 from taskspace.represent.encoders import OfflineEncoder
 
@@ -246,37 +243,22 @@ def build_atlas(scale: str = "book", encoder: OfflineEncoder | None = None) -> A
     )
 
 
-def _code_digest() -> str:
-    """SHA-256 of the source files whose code decides the map (the cache key's code part)."""
-    digest = hashlib.sha256()
-    for name in (
-        __name__,
-        "taskspace.atlas.catalogue",
-        "taskspace.atlas.overlap",
-        "taskspace.boxes.geometry",
-        "taskspace.boxes.losses",
-        "taskspace.boxes.model",
-        "taskspace.boxes.train",
-    ):
-        digest.update(Path(importlib.import_module(name).__file__).read_bytes())
-    return digest.hexdigest()
-
-
 def atlas_path(scale: str = "book", encoder: OfflineEncoder | None = None) -> Path:
-    """Where the map of ``scale`` is cached: ``<cache>/atlas/map-<scale>-<key>.pt``."""
+    """Where the map of ``scale`` is cached: ``<cache>/atlas/map-<scale>-<key>.pt``, the key
+    made of the scale's settings, the encoder's identity and the code of :func:`build_atlas`
+    with everything it calls (:func:`taskspace.cache.cache_key`)."""
     config = _check_scale(scale)
     encoder = encoder or OfflineEncoder(image_size=config.image_size)
-    key = hashlib.sha256(f"{config}|{encoder.image_identity}|{_code_digest()}".encode())
-    return cache_dir() / "atlas" / f"map-{scale}-{key.hexdigest()[:16]}.pt"
+    parts = {"scale": scale, "config": repr(config), "encoder": encoder.image_identity}
+    return cache_dir() / "atlas" / f"map-{scale}-{cache_key(parts, build_atlas)[:16]}.pt"
 
 
 def load_atlas(scale: str = "book", encoder: OfflineEncoder | None = None) -> Atlas:
     """The map of ``scale``: read from the cache, or built once and written there (chapter 7)."""
     path = atlas_path(scale, encoder)
-    if path.is_file():
-        return Atlas.from_state(torch.load(path, map_location="cpu", weights_only=True))
+    state = load_entry(path, map_location="cpu")
+    if isinstance(state, dict):
+        return Atlas.from_state(state)
     atlas = build_atlas(scale, encoder)
-    buffer = io.BytesIO()
-    torch.save(atlas.state(), buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    save_entry(path, atlas.state())
     return atlas

@@ -45,6 +45,8 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
+from taskspace.boxes.sides import EULER_GAMMA, TINY, d_log_soft_side, log_soft_side, side_shift
+
 __all__ = [
     "EULER_GAMMA",
     "INTERSECTION_TEMPERATURE",
@@ -59,10 +61,6 @@ __all__ = [
     "overlap_matrix",
 ]
 
-#: Euler–Mascheroni constant: the Gumbel intersection shrinks each side by ``2 * gamma_E * T_int``.
-EULER_GAMMA = 0.57721566490153286060
-#: Added to each soft side length before the log (``box-embeddings``' ``tiny_value_of_dtype``).
-TINY = 1e-13
 #: Task2Box's volume temperature (supplement §9.2).
 VOLUME_TEMPERATURE = 0.1
 #: Task2Box's intersection temperature (supplement §9.2).
@@ -155,23 +153,6 @@ def _check_temperatures(volume_temperature: float, intersection_temperature: flo
         )
 
 
-def _log_soft_side(side: torch.Tensor, volume_temperature: float, shift: float) -> torch.Tensor:
-    """``log(softplus_beta(side - shift) + TINY)`` element-wise; ``beta = 1 / volume_temperature``."""
-    return torch.log(F.softplus(side - shift, beta=1 / volume_temperature) + TINY)
-
-
-def _d_log_soft_side(side: torch.Tensor, volume_temperature: float, shift: float) -> torch.Tensor:
-    """Derivative of :func:`_log_soft_side` in ``side``: ``sigmoid(beta x) / (softplus_beta(x) +
-    TINY)`` with ``x = side - shift``."""
-    beta, x = 1 / volume_temperature, side - shift
-    return torch.sigmoid(beta * x) / (F.softplus(x, beta=beta) + TINY)
-
-
-def _side_shift(intersection_temperature: float) -> float:
-    """How much the Bessel approximation shortens every side: ``2 * gamma_E * T_int``."""
-    return 2 * EULER_GAMMA * intersection_temperature
-
-
 def log_volume(
     boxes: Boxes,
     volume_temperature: float = VOLUME_TEMPERATURE,
@@ -199,8 +180,8 @@ def log_volume(
     _check_temperatures(volume_temperature, intersection_temperature)
     if volume_temperature == 0:
         return torch.log(boxes.size.clamp_min(TINY)).sum(-1)
-    shift = _side_shift(intersection_temperature)
-    return _log_soft_side(boxes.size, volume_temperature, shift).sum(-1)
+    shift = side_shift(intersection_temperature)
+    return log_soft_side(boxes.size, volume_temperature, shift).sum(-1)
 
 
 def _gumbel_corners(
@@ -312,9 +293,9 @@ class _LogOverlapMatrix(torch.autograd.Function):
         intersection_temperature: float,
         chunk_size: int | None,
     ) -> torch.Tensor:
-        shift = _side_shift(intersection_temperature)
+        shift = side_shift(intersection_temperature)
         out = low_a.new_empty(*low_a.shape[:-1], low_b.shape[-2])
-        self_log_volume = _log_soft_side(high_a - low_a, volume_temperature, shift).sum(-1)
+        self_log_volume = log_soft_side(high_a - low_a, volume_temperature, shift).sum(-1)
         lb, hb = low_b[..., None, :, :], high_b[..., None, :, :]  # (..., 1, M, k)
         for rows in _row_chunks(low_a, low_b, chunk_size):
             low, high, _, _ = _gumbel_corners(
@@ -324,7 +305,7 @@ class _LogOverlapMatrix(torch.autograd.Function):
                 hb,
                 intersection_temperature,
             )
-            log_vol = _log_soft_side(high - low, volume_temperature, shift).sum(-1)
+            log_vol = log_soft_side(high - low, volume_temperature, shift).sum(-1)
             out[..., rows, :] = log_vol - self_log_volume[..., rows, None]
         ctx.save_for_backward(low_a, high_a, low_b, high_b)
         ctx.settings = (volume_temperature, intersection_temperature, chunk_size)
@@ -335,9 +316,9 @@ class _LogOverlapMatrix(torch.autograd.Function):
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         low_a, high_a, low_b, high_b = ctx.saved_tensors
         volume_temperature, temperature, chunk_size = ctx.settings
-        shift = _side_shift(temperature)
+        shift = side_shift(temperature)
         # -log vol(a_i) is in every entry of row i.
-        self_term = _d_log_soft_side(high_a - low_a, volume_temperature, shift) * grad_out.sum(
+        self_term = d_log_soft_side(high_a - low_a, volume_temperature, shift) * grad_out.sum(
             -1, keepdim=True
         )  # (..., N, k)
         grad_low_a, grad_high_a = self_term.clone(), -self_term
@@ -348,7 +329,7 @@ class _LogOverlapMatrix(torch.autograd.Function):
                 low_a[..., rows, None, :], high_a[..., rows, None, :], lb, hb, temperature
             )
             g = (
-                _d_log_soft_side(high - low, volume_temperature, shift)
+                d_log_soft_side(high - low, volume_temperature, shift)
                 * grad_out[..., rows, :, None]
             )  # (..., c, M, k)
             g_low_a, g_high_a, g_sum = g * to_a_low, g * to_a_high, g.sum(-3)

@@ -18,8 +18,6 @@ same inputs and path resumes where it stopped (or returns at once when the run i
 
 from __future__ import annotations
 
-import hashlib
-import io
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -36,7 +34,7 @@ from taskspace.boxes.geometry import (
 )
 from taskspace.boxes.losses import TASKONOMY_WEIGHTS, LossTerms, LossWeights, task2box_loss
 from taskspace.boxes.model import HIDDEN_SIZES, BoxModel, embed
-from taskspace.data.resolve import atomic_write_bytes
+from taskspace.cache import cache_key, save_entry
 from taskspace.progress import progress
 
 __all__ = ["History", "TrainConfig", "train_boxes", "train_on_splits", "validation_error"]
@@ -189,12 +187,11 @@ def _check_inputs(
 
 
 def _fingerprint(config: TrainConfig, *tensors: torch.Tensor | None) -> str:
-    """SHA-256 of the config (``steps`` excluded: a run can be extended) and of the inputs."""
-    digest = hashlib.sha256(repr(asdict(replace(config, steps=1))).encode())
-    for tensor in tensors:
-        data = b"-" if tensor is None else tensor.detach().cpu().contiguous().numpy().tobytes()
-        digest.update(data)
-    return digest.hexdigest()
+    """The key of a run: its inputs, its config (``steps`` excluded: a run can be extended) and
+    the code of :func:`train_boxes` with all it calls (:func:`taskspace.cache.cache_key`)."""
+    return cache_key(
+        {"config": repr(replace(config, steps=1)), "inputs": list(tensors)}, train_boxes
+    )
 
 
 def _load(path: Path, fingerprint: str) -> dict[str, Any] | None:
@@ -203,7 +200,7 @@ def _load(path: Path, fingerprint: str) -> dict[str, Any] | None:
     state = torch.load(path, map_location="cpu", weights_only=True)
     if state.get("fingerprint") != fingerprint:
         raise ValueError(
-            f"checkpoint {path} belongs to another run (different data or config); "
+            f"checkpoint {path} belongs to another run (different data, config or code); "
             "delete it or choose another path"
         )
     return state
@@ -294,9 +291,7 @@ def train_boxes(
             "history": asdict(history),
             "best": {"error": best.error, "since": best.since, "state": best.state},
         }
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        atomic_write_bytes(path, buffer.getvalue())
+        save_entry(path, state)
 
     goal = target.nan_to_num(0.0)  # NaN only outside the masks, where it is never read
     end = history.steps if history.stopped_early else config.steps

@@ -28,7 +28,7 @@ import triton
 import triton.language as tl
 from torch.autograd.function import once_differentiable
 
-from taskspace.boxes.geometry import TINY, _d_log_soft_side, _log_soft_side, _side_shift
+from taskspace.boxes.sides import TINY, d_log_soft_side, log_soft_side, side_shift
 
 __all__ = ["BLOCK", "triton_log_overlap_matrix"]
 
@@ -211,12 +211,12 @@ class _TritonLogOverlapMatrix(torch.autograd.Function):
     ) -> torch.Tensor:
         la, ha, lb, hb = (_flat(t) for t in (low_a, high_a, low_b, high_b))
         (batch, n, k), m = la.shape, lb.shape[1]
-        shift = _side_shift(intersection_temperature)
+        shift = side_shift(intersection_temperature)
         settings = (intersection_temperature, 1 / volume_temperature, shift, TINY)
         pairs = la.new_empty(batch, n, m)
         grid = (batch, triton.cdiv(n, BLOCK), triton.cdiv(m, BLOCK))
         _forward_kernel[grid](la, ha, lb, hb, pairs, n, m, k, *settings, BLOCK=BLOCK)
-        self_log_volume = _log_soft_side(high_a - low_a, volume_temperature, shift).sum(-1)
+        self_log_volume = log_soft_side(high_a - low_a, volume_temperature, shift).sum(-1)
         ctx.save_for_backward(low_a, high_a, low_b, high_b)
         ctx.settings = (volume_temperature, settings)
         return pairs.reshape(*low_a.shape[:-1], m) - self_log_volume[..., None]
@@ -241,7 +241,7 @@ class _TritonLogOverlapMatrix(torch.autograd.Function):
         )
         # -log vol(a_i) is in every entry of row i.
         shift = settings[2]
-        self_term = _d_log_soft_side(high_a - low_a, volume_temperature, shift) * grad_out.sum(
+        self_term = d_log_soft_side(high_a - low_a, volume_temperature, shift) * grad_out.sum(
             -1, keepdim=True
         )
         return (

@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from taskspace.cache import cache_dir
 from taskspace.data.manifest import manifest_entry, manifest_source
 from taskspace.data.resolve import (
     DataNotFoundError,
     Source,
-    cache_dir,
     is_offline,
     resolve,
     search_folders,

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from taskspace.cache import atomic_write_bytes, cache_dir  # their home; kept importable here
 
 __all__ = [
     "ChecksumError",
@@ -32,6 +33,7 @@ __all__ = [
     "Source",
     "atomic_write_bytes",
     "cache_dir",
+    "data_folders",
     "is_offline",
     "resolve",
     "search_folders",
@@ -78,12 +80,6 @@ def is_offline() -> bool:
     return os.environ.get("TASKSPACE_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def cache_dir() -> Path:
-    """The user cache folder: ``$TASKSPACE_CACHE`` or ``~/.cache/taskspace``."""
-    configured = os.environ.get("TASKSPACE_CACHE")
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "taskspace"
-
-
 def checkout_data_dir() -> Path | None:
     """The repository's ``data/`` folder when the package runs from a checkout, else ``None``."""
     root = Path(__file__).resolve().parents[3]
@@ -92,16 +88,17 @@ def checkout_data_dir() -> Path | None:
     return folder if is_checkout else None
 
 
+def data_folders() -> list[Path]:
+    """The folders listed in ``$TASKSPACE_DATA`` (``os.pathsep``-separated), in order."""
+    folders = [Path(p).expanduser() for p in os.environ.get("TASKSPACE_DATA", "").split(os.pathsep)]
+    return [f for f in folders if str(f) not in {"", "."}]
+
+
 def search_folders() -> list[Path]:
     """The folders searched before system locations: ``$TASKSPACE_DATA`` entries, the checkout's
     ``data/`` folder, then the cache."""
-    folders = [Path(p).expanduser() for p in os.environ.get("TASKSPACE_DATA", "").split(os.pathsep)]
     checkout = checkout_data_dir()
-    return [
-        *(f for f in folders if str(f) not in {"", "."}),
-        *([checkout] if checkout else []),
-        cache_dir(),
-    ]
+    return [*data_folders(), *([checkout] if checkout else []), cache_dir()]
 
 
 def sha256_of_file(path: Path) -> str:
@@ -111,23 +108,6 @@ def sha256_of_file(path: Path) -> str:
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def atomic_write_bytes(path: Path, chunks: Iterator[bytes] | bytes) -> None:
-    """Write ``chunks`` to ``path`` through a temporary file in the same folder and a rename.
-
-    A reader never sees a half-written file, and an interrupted write leaves nothing behind.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            for chunk in [chunks] if isinstance(chunks, bytes) else chunks:
-                out.write(chunk)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _check(source: Source, path: Path) -> None:

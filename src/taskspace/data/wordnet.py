@@ -10,7 +10,7 @@ the same WordNet 3.0 database in the packages ``wordnet-base`` and ``wordnet-sen
   :func:`lexnames_from_man_page` rebuilds the file from it.
 * NLTK reads only below a folder on ``nltk.data.path`` and refuses symbolic and hard links that
   lead outside it, so the files are *copied* into ``<cache>/nltk_data/corpora/wordnet`` (about
-  36 MB; the cache is ``taskspace.data.resolve.cache_dir()``).
+  36 MB; the cache is ``taskspace.cache.cache_dir()``).
 * NLTK refuses folders and files that another account owns or can write to, so every folder is
   made ``0755`` and every file ``0644``.
 
@@ -34,8 +34,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from taskspace.cache import atomic_write_bytes, cache_dir
 from taskspace.data.manifest import manifest_source
-from taskspace.data.resolve import DataNotFoundError, Source, atomic_write_bytes, cache_dir, resolve
+from taskspace.data.resolve import DataNotFoundError, Source, resolve
 from taskspace.data.taxonomy import IMAGENET_EDGES_FILE, IMAGENET_NODES_FILE
 
 if TYPE_CHECKING:
@@ -191,7 +192,7 @@ def _build(target: Path) -> None:
 def nltk_wordnet_dir(cache: Path | None = None) -> Path:
     """The NLTK corpus folder ``<cache>/nltk_data/corpora/wordnet``, built from Debian's files.
 
-    ``cache`` defaults to ``taskspace.data.resolve.cache_dir()``. A complete folder is reused.
+    ``cache`` defaults to ``taskspace.cache.cache_dir()``. A complete folder is reused.
     The database files are found by :func:`taskspace.data.resolve.resolve` under the names
     ``wordnet/<file>`` (so ``TASKSPACE_DATA`` may provide them), else in ``$WNSEARCHDIR`` and
     ``/usr/share/wordnet``; ``lexnames`` is written from the lexnames(5WN) man page. The folders

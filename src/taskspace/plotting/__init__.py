@@ -1,7 +1,8 @@
 """Figures for the book (matplotlib only); every function returns the ``Figure`` it drew.
 
-One module per part of the book: :mod:`~taskspace.plotting.data` (chapter 1's images, tables
-and trees), and one module each for boxes and for agreement figures as those parts arrive.
+One module per part of the book, named after it (``plotting.data`` for chapter 1's images, tables
+and trees, ``plotting.boxes``, ``plotting.hierarchies``, ``plotting.discovery``, ...), and
+``plotting.tables`` for the tables every chapter prints.
 """
 
 from taskspace.plotting.data import affinity_heatmap, image_grid, tree_figure

@@ -38,6 +38,7 @@ from urllib.parse import urlparse
 import torch
 import torch.nn.functional as F
 
+from taskspace.cache import cache_key
 from taskspace.data.resolve import is_offline
 from taskspace.device import default_device
 from taskspace.digest import digest_tensor, digest_texts
@@ -148,15 +149,16 @@ class Encoder(ABC):
     def _cached(
         self, identity: str, kind: str, digest: str, compute: Callable[[], torch.Tensor]
     ) -> torch.Tensor:
-        """The cached float32 CPU tensor for ``(identity, kind, digest)``, computed on a miss."""
-        if self.cache is not None:
-            stored = self.cache.load(identity, kind, digest)
-            if stored is not None:
-                return stored
-        value = compute().float().cpu()
-        if self.cache is not None:
-            self.cache.save(identity, kind, digest, value)
-        return value
+        """The cached float32 CPU tensor for ``(identity, kind, digest)`` and this encoder's code
+        (:func:`taskspace.cache.cache_key`), computed on a miss."""
+        if self.cache is None:
+            return compute().float().cpu()
+        key = cache_key({"encoder": identity, "kind": kind, "input": digest}, type(self))
+        stored = self.cache.load(identity, kind, key)
+        if stored is None:
+            stored = compute().float().cpu()
+            self.cache.save(identity, kind, key, stored)
+        return stored
 
     def _batched(
         self, n: int, encode: Callable[[slice], torch.Tensor], what: str, dim: int

@@ -1,0 +1,71 @@
+"""Running chapters with papermill: in place and stamped at scale ``book``, copies otherwise.
+
+Chapters are executed with the working directory set to the notebook's folder and progress bars
+quiet; at scale ``book`` each is stamped and its text pair rewritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from taskspace.book.pairs import write_text_pairs
+from taskspace.book.stamps import SCALES, stamp
+
+__all__ = ["run"]
+
+
+def run(notebooks: Sequence[Path], scale: str, output_dir: Path | None = None) -> list[Path]:
+    """Execute each notebook at ``scale`` with papermill; returns the executed files.
+
+    At scale ``book`` without ``output_dir`` the notebooks are executed in place and stamped.
+    Otherwise the executed copies go to ``output_dir`` and results to ``output_dir/results``.
+    """
+    import papermill
+
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    in_place = scale == "book" and output_dir is None
+    if not in_place and output_dir is None:
+        raise ValueError(f"scale {scale!r} needs an output_dir (only 'book' runs in place)")
+    env = {"TASKSPACE_QUIET": "1"}  # progress bars are for people, not for committed outputs
+    if not in_place:
+        env["TASKSPACE_RESULTS_DIR"] = str(Path(output_dir, "results").resolve())
+    executed = []
+    with _environment(env):
+        for notebook in map(Path, notebooks):
+            target = notebook if in_place else Path(output_dir, notebook.name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            print(f"[taskspace] {notebook} at scale {scale!r} -> {target}", flush=True)
+            started = time.perf_counter()
+            papermill.execute_notebook(
+                str(notebook),
+                str(target),
+                parameters={} if scale == "book" else {"SCALE": scale},
+                cwd=str(notebook.resolve().parent),
+                kernel_name="python3",
+                progress_bar=False,
+            )
+            if in_place:
+                stamp(target, scale, seconds=time.perf_counter() - started)
+                write_text_pairs([target])
+            executed.append(target)
+    return executed
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables inside a ``with`` block (papermill's kernel inherits them)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
