@@ -5,6 +5,20 @@ and trees, ``plotting.boxes``, ``plotting.hierarchies``, ``plotting.discovery``,
 ``plotting.tables`` for the tables every chapter prints.
 """
 
-from taskspace.plotting.data import affinity_heatmap, image_grid, tree_figure
+from taskspace.plotting.data import (
+    affinity_heatmap,
+    containment_figure,
+    image_grid,
+    labelling_strip,
+    taxon_sizes_figure,
+    tree_figure,
+)
 
-__all__ = ["affinity_heatmap", "image_grid", "tree_figure"]
+__all__ = [
+    "affinity_heatmap",
+    "containment_figure",
+    "image_grid",
+    "labelling_strip",
+    "taxon_sizes_figure",
+    "tree_figure",
+]

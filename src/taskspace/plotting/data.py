@@ -1,4 +1,5 @@
-"""Figures of the data: image grids, matrices with missing values, taxonomy trees (chapter 1)."""
+"""Figures of the data: image grids, labellings, matrices with missing values, taxonomy trees and
+containment matrices (chapter 1)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,16 @@ from matplotlib.figure import Figure
 from taskspace.data.images import ImageDataset
 from taskspace.data.taxonomy import Taxonomy
 
-__all__ = ["affinity_heatmap", "image_grid", "tree_figure"]
+__all__ = [
+    "affinity_heatmap",
+    "containment_figure",
+    "image_grid",
+    "labelling_strip",
+    "taxon_sizes_figure",
+    "tree_figure",
+]
+
+_ZERO, _ONE = "#4c72b0", "#dd8452"
 
 
 def show_image(
@@ -60,6 +70,72 @@ def image_grid(dataset: ImageDataset, per_class: int = 8, seed: int = 0) -> Figu
             ax.set_yticks([])
         axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
     fig.suptitle(dataset.name, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def labelling_strip(dataset: ImageDataset, labels: torch.Tensor, title: str, n: int = 12) -> Figure:
+    """The first ``n`` images of ``dataset``, each framed and titled by its label under a binary
+    task (blue = 0, orange = 1): a task as a labelling of fixed images (chapter 1).
+
+    Args:
+        dataset: the images, ``(N, C, H, W)``.
+        labels: ``(N,)`` the task's label of every image, 0 or 1.
+    """
+    if labels.shape != (len(dataset),):
+        raise ValueError(
+            f"labels must be ({len(dataset)},), one per image, got {tuple(labels.shape)}"
+        )
+    if n < 1 or n > len(dataset):
+        raise ValueError(f"n must be between 1 and {len(dataset)}, got {n}")
+    fig, axes = plt.subplots(1, n, figsize=(n * 0.9, 1.3), squeeze=False)
+    for i, ax in enumerate(axes[0]):
+        colour = _ONE if labels[i] else _ZERO
+        show_image(ax, dataset.images[i], colour=colour)
+        ax.set_title(str(int(labels[i])), fontsize=9, color=colour)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def containment_figure(taxonomy: Taxonomy, title: str = "") -> Figure:
+    """The containment matrix ``C`` ``(N, N)`` of ``taxonomy``, ``C[i, j] = 1`` when node ``i``
+    lies below node ``j``, with the nodes sorted from shallow to deep (chapter 1).
+
+    With that order every mark lies below the diagonal. Every node is labelled, so the figure is
+    for a small taxonomy (tens of nodes).
+    """
+    by_depth = torch.argsort(taxonomy.depth, stable=True)  # the roots first, the deepest last
+    names = [taxonomy.name(taxonomy.ids[i]) for i in by_depth]
+    matrix = taxonomy.containment_matrix()[by_depth][:, by_depth]
+    fig, ax = plt.subplots(figsize=(8, 8))
+    ax.imshow(matrix.numpy(), cmap="Greys", interpolation="nearest")
+    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=6)
+    ax.set_yticks(range(len(names)), names, fontsize=6)
+    ax.set_xlabel("j (ancestor)")
+    ax.set_ylabel("i (descendant)")
+    ax.set_title(title or f"C[i, j] for {len(names)} nodes, shallow to deep")
+    fig.tight_layout()
+    return fig
+
+
+def taxon_sizes_figure(taxonomy: Taxonomy, top: int = 15, title: str = "") -> Figure:
+    """For the ``top`` roots of a two-level ``taxonomy`` with the most leaves, a bar of how many
+    leaves (species) and how many children (orders) each holds, on a log scale (chapter 1)."""
+    roots = taxonomy.roots
+    children = torch.tensor([len(taxonomy.children(r)) for r in roots])  # (roots,)
+    leaves = torch.tensor([len(taxonomy.leaf_set(r)) for r in roots])  # (roots,)
+    order = torch.argsort(leaves, descending=True)[:top]
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ax.bar(range(len(order)), leaves[order].numpy(), color=_ZERO, label="species")
+    ax.bar(range(len(order)), children[order].numpy(), color=_ONE, label="orders")
+    ax.set_xticks(
+        range(len(order)), [taxonomy.name(roots[i]) for i in order], rotation=60, ha="right"
+    )
+    ax.set_yscale("log")
+    ax.set_ylabel("count (log scale)")
+    ax.set_title(title or f"the {len(order)} roots with most leaves")
+    ax.legend()
     fig.tight_layout()
     return fig
 

@@ -1,5 +1,6 @@
-"""Figures of task representations: nearest neighbours, mean and spread of nested datasets, 2-D
-maps of datasets, similarity by relation (chapter 2).
+"""Figures and tables of task representations: nearest neighbours, mean and spread of nested
+datasets, 2-D maps of datasets, similarity by relation, ImageNet prototypes and WordNet nodes
+(chapter 2).
 
 High-dimensional vectors are drawn in the plane of their first two principal components
 (:func:`pca`), a linear map: the mean of some vectors lands exactly on the mean of their points.
@@ -17,14 +18,19 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
+from taskspace.data.taxonomy import Taxonomy
 from taskspace.plotting.data import show_image
 from taskspace.plotting.labels import label_points
+from taskspace.plotting.tables import Table
+from taskspace.represent.class_sets import ClassSets, covers
 
 __all__ = [
     "MapPanel",
     "mean_and_spread",
+    "nearest_nodes_table",
     "neighbour_grid",
     "pca",
+    "prototype_table",
     "representation_maps",
     "similarity_by_relation",
 ]
@@ -160,6 +166,25 @@ class MapPanel:
     sizes: torch.Tensor | None = None
     labelled: Sequence[str] = field(default_factory=tuple)
 
+    @classmethod
+    def of_class_sets(
+        cls, title: str, vectors: torch.Tensor, sets: ClassSets, labelled: Sequence[str] = ()
+    ) -> MapPanel:
+        """A panel of datasets that are sets of classes, ``vectors`` ``(M, D)`` in the order of
+        ``sets``: arrows from each set to the smallest sets containing it, colour by size."""
+        members = list(sets.values())
+        sizes = torch.tensor([len(m) for m in members])
+        return cls(title, vectors, list(sets), covers(members), sizes, labelled)
+
+    @classmethod
+    def of_taxonomy(
+        cls, title: str, vectors: torch.Tensor, taxonomy: Taxonomy, labelled: Sequence[str] = ()
+    ) -> MapPanel:
+        """A panel of the nodes of ``taxonomy``, ``vectors`` ``(N, D)`` in node order: arrows from
+        each child to its parents, colour by the number of leaf classes."""
+        inside = [(child, parent) for parent, child in taxonomy.edges]
+        return cls(title, vectors, taxonomy.names, inside, taxonomy.leaf_counts, labelled)
+
 
 def representation_maps(panels: Sequence[MapPanel], columns: int = 2) -> Figure:
     """Each panel: datasets as points in the plane of their first two principal components, with
@@ -226,3 +251,76 @@ def similarity_by_relation(
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def prototype_table(
+    by_prototype: torch.Tensor,
+    by_prediction: torch.Tensor,
+    class_names: Sequence[str],
+    imagenet_names: Sequence[str],
+) -> tuple[Table, float]:
+    """For each class, the ImageNet classes nearest to its mean feature and those the network
+    predicts most for its images, side by side, and the share of entries the two lists share
+    (chapter 2).
+
+    Args:
+        by_prototype: ``(C, k)`` ImageNet class indices, nearest prototypes first.
+        by_prediction: ``(C, k)`` ImageNet class indices, most predicted first.
+    """
+    if by_prototype.shape != by_prediction.shape or len(by_prototype) != len(class_names):
+        raise ValueError(
+            f"need two ({len(class_names)}, k) index tensors, got {tuple(by_prototype.shape)} "
+            f"and {tuple(by_prediction.shape)}"
+        )
+    shared = [
+        len(set(p.tolist()) & set(q.tolist()))
+        for p, q in zip(by_prototype, by_prediction, strict=True)
+    ]
+    rows = [
+        {
+            "class": name,
+            "nearest prototypes": ", ".join(imagenet_names[k] for k in near),
+            "the network predicts": ", ".join(imagenet_names[k] for k in predicted),
+        }
+        for name, near, predicted in zip(class_names, by_prototype, by_prediction, strict=True)
+    ]
+    return Table.from_rows(rows), sum(shared) / (by_prototype.shape[1] * len(shared))
+
+
+def nearest_nodes_table(
+    taxonomy: Taxonomy, similarity: torch.Tensor, queries: Sequence[str], k: int = 6
+) -> Table:
+    """The ``k`` nodes most similar to each query node and how each relates to it (its ancestor,
+    descendant, a node sharing leaf classes, or unrelated) (chapter 2).
+
+    Args:
+        similarity: ``(N, N)`` similarity of the nodes of ``taxonomy``.
+        queries: node ids.
+    """
+    if similarity.shape != (len(taxonomy), len(taxonomy)):
+        raise ValueError(f"similarity must be ({len(taxonomy)}, {len(taxonomy)})")
+    containment = taxonomy.containment_matrix()
+    leaves = taxonomy.leaf_matrix().double()
+    shares_leaves = (leaves @ leaves.T) > 0
+
+    def relation(i: int, j: int) -> str:
+        if containment[i, j]:
+            return "its ancestor"
+        if containment[j, i]:
+            return "its descendant"
+        return "overlapping" if shares_leaves[i, j] else "unrelated"
+
+    rows = []
+    for node in queries:
+        i = taxonomy.index(node)
+        query = f"{taxonomy.name(node)} ({int(taxonomy.leaf_counts[i])} classes)"
+        for j in similarity[i].topk(k + 1).indices[1:].tolist():
+            rows.append(
+                {
+                    "node": query,
+                    "similar node": taxonomy.name(taxonomy.ids[j]),
+                    "cosine similarity": float(similarity[i, j]),
+                    "relation": relation(i, j),
+                }
+            )
+    return Table.from_rows(rows, digits=3)

@@ -29,6 +29,8 @@ __all__ = [
     "cosine_similarity_matrix",
     "euclidean_distance_matrix",
     "gaussian_kl_matrix",
+    "nearest_neighbour_accuracy",
+    "nearest_others",
     "task2vec_cosine_distance_matrix",
 ]
 
@@ -154,3 +156,22 @@ def asymmetric_distance_matrix(
         raise ValueError(f"trivial must be ({embeddings.shape[1]},), got {tuple(trivial.shape)}")
     complexity = distance(embeddings, trivial.unsqueeze(0).to(embeddings.device))  # (N, 1)
     return distance(embeddings, embeddings) - alpha * complexity
+
+
+def nearest_others(vectors: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(N, k)`` cosine similarities and indices of each row's ``k`` nearest *other* rows of
+    ``vectors`` ``(N, D)``, most similar first (chapter 2)."""
+    if not 1 <= k < len(vectors):
+        raise ValueError(f"k must be between 1 and N - 1 = {len(vectors) - 1}, got {k}")
+    similarity = cosine_similarity_matrix(vectors)
+    similarity.fill_diagonal_(-2.0)
+    return similarity.topk(k, dim=1)
+
+
+def nearest_neighbour_accuracy(vectors: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Leave-one-out 1-nearest-neighbour accuracy (a float64 scalar): the share of the rows of
+    ``vectors`` ``(N, D)`` whose most cosine-similar other row has the same label ``(N,)``
+    (chapter 2)."""
+    if labels.shape != (len(vectors),):
+        raise ValueError(f"labels must be ({len(vectors)},), got {tuple(labels.shape)}")
+    return (labels[nearest_others(vectors, 1)[1][:, 0]] == labels).double().mean()

@@ -29,6 +29,7 @@ import json
 import math
 import os
 import socket
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -63,6 +64,7 @@ __all__ = [
     "OfflineEncoder",
     "OpenCLIPEncoder",
     "check_images",
+    "images_per_second",
     "resolve_openclip_checkpoint",
 ]
 
@@ -430,3 +432,19 @@ def _file_identity(path: Path) -> str:
     """A short cache identity for a weights file: its name, size and modification time."""
     stat = path.stat()
     return f"{path.name}-{stat.st_size}-{stat.st_mtime_ns}"
+
+
+def images_per_second(encoder: Encoder, images: torch.Tensor, warm_up: int = 2) -> float:
+    """How many of ``images`` ``(N, C, H, W)`` the ``encoder`` turns into features per second on
+    this machine (chapter 2), after a warm-up on the first ``warm_up`` (which loads the network).
+
+    The encoder must have no cache: a cached encoder would time the cache.
+    """
+    if encoder.cache is not None:
+        raise ValueError("time an encoder built with cache=None: a cached one reads the disk")
+    if len(images) <= warm_up:
+        raise ValueError(f"need more than {warm_up} images, got {len(images)}")
+    encoder.image_features(images[:warm_up])
+    start = time.perf_counter()
+    encoder.image_features(images)
+    return len(images) / (time.perf_counter() - start)
