@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib
-import multiprocessing
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -142,26 +143,26 @@ def test_the_key_covers_the_device_type() -> None:
     assert cache_key({"x": a}) != cache_key({"x": a.cuda()})
 
 
-def _write_entry(folder: str) -> None:
-    import os
-
-    os.environ["TASKSPACE_CACHE"] = folder
-    value = {"x": torch.arange(200_000) * os.getpid()}
-    cached({"same": "entry"}, lambda: value, folder="race", code=_write_entry)
+#: One writer: a process that stores an entry under the key every writer computes.
+WRITER = """
+import os, torch
+from taskspace.cache import cached
+value = {"x": torch.arange(200_000) * os.getpid()}
+cached({"same": "entry"}, lambda: value, folder="race", code=cached)
+print(os.getpid())
+"""
 
 
 def test_concurrent_writers_leave_one_readable_entry(tmp_path: Path) -> None:
-    context = multiprocessing.get_context("fork")
-    writers = [context.Process(target=_write_entry, args=(str(tmp_path),)) for _ in range(4)]
-    for writer in writers:
-        writer.start()
-    for writer in writers:
-        writer.join(timeout=120)
-    assert [writer.exitcode for writer in writers] == [0, 0, 0, 0]
+    env = {**os.environ, "TASKSPACE_CACHE": str(tmp_path)}
+    command = [sys.executable, "-c", WRITER]
+    writers = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE) for _ in range(4)]
+    pids = {int(writer.communicate(timeout=300)[0]) for writer in writers}
+    assert [writer.returncode for writer in writers] == [0, 0, 0, 0]
     (entry,) = (tmp_path / "race").iterdir()  # one file, no temporary left behind
     stored = load_entry(entry)
     assert isinstance(stored, dict) and stored["x"].shape == (200_000,)
-    assert int(stored["x"][1]) in {writer.pid for writer in writers}
+    assert int(stored["x"][1]) in pids
 
 
 def test_an_unreadable_entry_is_recomputed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
