@@ -136,23 +136,24 @@ class TaskMapSettings:
 TASKMAP_SETTINGS: dict[str, TaskMapSettings] = {
     "fast": TaskMapSettings(
         architecture="mlp", n_train=100, n_test=200, batch_size=32, max_epochs=15,
-        n_human=4, n_random=2, n_random_networks=2, lambdas=(0.0, 1.0, 5.0), untrained_networks=2,
-        readout_steps=150, probe_size=32, fisher_samples=8,
-        head=HeadTraining(epochs=2, samples_per_epoch=256), projection_dim=64, box_steps=150, draws=2, novel=4,
-        neighbours=3,
+        n_human=4, n_random=2, n_random_networks=2, lambdas=(0.0, 1.0, 5.0),
+        untrained_networks=2, readout_steps=150, probe_size=32, fisher_samples=8,
+        head=HeadTraining(epochs=2, samples_per_epoch=256), projection_dim=64,
+        box_steps=150, draws=2, novel=4, neighbours=3,
     ),
     "book": TaskMapSettings(
         architecture="mlp", n_train=400, n_test=1000, batch_size=64, max_epochs=100,
-        n_human=20, n_random=5, n_random_networks=8, lambdas=(0.0, 1.0, 5.0), untrained_networks=4,
-        readout_steps=300, probe_size=64, fisher_samples=64,
-        head=HeadTraining(epochs=3, samples_per_epoch=4000), projection_dim=256, box_steps=3000, draws=5, novel=8,
-        neighbours=5,
+        n_human=20, n_random=5, n_random_networks=8, lambdas=(0.0, 1.0, 5.0),
+        untrained_networks=4, readout_steps=300, probe_size=64, fisher_samples=64,
+        head=HeadTraining(epochs=3, samples_per_epoch=4000), projection_dim=256,
+        box_steps=3000, draws=5, novel=8, neighbours=5,
     ),
     "paper": TaskMapSettings(
         architecture="resnet18", n_train=45000, n_test=5000, batch_size=512, max_epochs=100,
         n_human=20, n_random=5, n_random_networks=8, lambdas=(0.0, 0.66, 5.0),
         untrained_networks=8, readout_steps=500, probe_size=224, fisher_samples=1000,
-        head=HeadTraining(), projection_dim=256, box_steps=3000, draws=10, novel=8, neighbours=5,
+        head=HeadTraining(), projection_dim=256,
+        box_steps=3000, draws=10, novel=8, neighbours=5,
     ),
 }
 # fmt: on
