@@ -81,6 +81,7 @@ __all__ = [
     "penultimate_features",
     "predict_from_neighbours",
     "predict_held_out",
+    "project",
     "readout_accuracy",
     "seed_stability",
     "short_names",
@@ -701,12 +702,19 @@ def task2vec_inputs(fisher: torch.Tensor, dim: int, seed: int = 0) -> torch.Tens
     check_representation(fisher)
     if (fisher < 0).any():
         raise ValueError("Fisher information is never negative: these are not Task2Vec embeddings")
+    scaled = torch.log1p(fisher.double() / fisher.double().mean(1, keepdim=True).clamp_min(1e-30))
+    return project(scaled, dim, seed)
+
+
+def project(features: torch.Tensor, dim: int, seed: int = 0) -> torch.Tensor:
+    """``(T, dim)`` float32: ``(T, D)`` rows times a fixed Gaussian ``(D, dim) / sqrt(dim)`` drawn
+    from ``seed`` (a random projection: distances kept approximately, no data used; chapter 11)."""
+    check_representation(features)
     if dim < 1:
         raise ValueError(f"dim must be >= 1, got {dim}")
-    scaled = torch.log1p(fisher.double() / fisher.double().mean(1, keepdim=True).clamp_min(1e-30))
     generator = torch.Generator().manual_seed(seed)
-    projection = torch.randn(fisher.shape[1], dim, generator=generator, dtype=torch.float64)
-    return (scaled @ projection / dim**0.5).float()
+    projection = torch.randn(features.shape[1], dim, generator=generator, dtype=torch.float64)
+    return (features.double() @ projection / dim**0.5).float()
 
 
 # ---------------------------------------------------------------------------------------------
