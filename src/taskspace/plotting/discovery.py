@@ -39,7 +39,8 @@ KIND_COLOURS = {
 
 
 def _colour(kind: str) -> str:
-    return KIND_COLOURS.get(kind, "tab:purple")
+    """The kind's colour; ``"discovered λ=1"`` (chapter 11) takes ``"discovered"``'s."""
+    return KIND_COLOURS.get(kind, KIND_COLOURS.get(kind.split(" λ")[0], "tab:purple"))
 
 
 def _same_lengths(name: str, first: Mapping[str, object], second: Mapping[str, object]) -> None:
