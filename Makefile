@@ -12,13 +12,15 @@ BIN := $(VENV)/bin
 # The CUDA build of torch; it runs on the CPU too. On these machines pip takes it from local disk.
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 SYSTEM_PACKAGES := dataset-fashion-mnist wordnet-base wordnet-sense-index
+TEX_PACKAGES := texlive-xetex texlive-latex-recommended texlive-latex-extra \
+  texlive-fonts-recommended latexmk fonts-freefont-otf
 MATHJAX := book/_mathjax/mathjax
 CHAPTERS := $(sort $(wildcard book/[0-9][0-9]_*.ipynb))
 JB_FLAGS ?=
 # A clone beside the project's shared/ folder finds the upstream mirror there (as CI does).
 export TASKSPACE_DATA ?= $(abspath $(wildcard ../shared/data))
 
-.PHONY: help setup system-data data book html lab test lint unit stale bench student clean
+.PHONY: help setup system-data system-tex data book html pdf lab test lint unit stale bench student clean
 
 help:
 	@sed -n '2,4p' Makefile
@@ -43,17 +45,26 @@ $(MATHJAX)/tex-chtml.js:
 	cp -r $$es5/output/chtml/fonts $(MATHJAX)/output/chtml/ && \
 	cp -r $$es5/input/tex/extensions $(MATHJAX)/input/tex/
 
-# Data that only a Debian package provides on machines without general internet access.
-system-data:
+# Debian packages: install those of $(1) that are missing (as root), or say how.
+define apt_ensure
 	@missing=""; \
 	if command -v dpkg >/dev/null; then \
-	  for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	fi; \
 	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq$$missing; \
-	  else echo "Debian packages missing:$$missing (needed where they cannot be downloaded)."; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends$$missing; \
+	  else echo "Debian packages missing:$$missing (needed for $(2))."; \
 	       echo "  run: sudo apt-get install$$missing"; fi; \
 	fi
+endef
+
+# Data that only a Debian package provides on machines without general internet access.
+system-data:
+	$(call apt_ensure,$(SYSTEM_PACKAGES),data that cannot be downloaded here)
+
+# TeX Live for the PDF (XeLaTeX, latexmk, and the FreeSerif fonts that hold Greek and symbols).
+system-tex:
+	$(call apt_ensure,$(TEX_PACKAGES),the PDF)
 
 # Find (or download) every data file the chapters read; fails with where it looked and what to do.
 data: setup system-data
@@ -61,13 +72,20 @@ data: setup system-data
 
 book: data
 	$(BIN)/python -m taskspace.book run --scale book $(CHAPTERS)
+	$(MAKE) pdf || echo "The PDF was not built (see above); the HTML book is built without it."
 	$(MAKE) html
+
+# The whole book as one PDF, solutions left out; the teachers' page links it.
+pdf: setup system-tex
+	mkdir -p book/_generated
+	$(BIN)/python -m taskspace.book pdf --output book/_generated/book.pdf
 
 html: setup
 	mkdir -p book/_generated
 	$(BIN)/python -m taskspace.book results-table book/results > book/_generated/results_table.md
 	$(BIN)/python -m taskspace.book timings $(CHAPTERS) > book/_generated/timings_table.md
 	$(BIN)/python -m taskspace.book toc _toc.yml --page-dir book > book/_generated/chapters_table.md
+	$(BIN)/python -m taskspace.book pdf-note book/_generated/book.pdf > book/_generated/pdf_note.md
 	$(BIN)/python -m taskspace.book student --output-dir book/_generated/student \
 	  --index book/_generated/student_index.md $(CHAPTERS) >/dev/null
 	$(BIN)/jupyter-book build . --path-output . $(JB_FLAGS)
@@ -93,9 +111,11 @@ BROWSER_PAGES := _build/html/book/intro.html _build/html/book/03_boxes.html \
   _build/html/book/06_baselines.html \
   _build/html/book/08_agreement_score.html
 
-test: lint stale unit
+test: lint stale unit system-tex
 	$(MAKE) html JB_FLAGS="-W -n --keep-going"
 	$(BIN)/python -m taskspace.book scan _build/html
+	$(BIN)/python -m taskspace.book pdf --output _build/pdf-check/chapter.pdf \
+	  book/03_boxes.ipynb --expect-heading "Boxes as sets" --expect-figures 3
 	@if command -v chromium >/dev/null; then \
 	  $(BIN)/python -m taskspace.book browser $(BROWSER_PAGES); \
 	else echo "chromium not installed: browser console check skipped (apt-get install chromium)"; fi

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 import yaml
 
-from taskspace import book_pdf
+from taskspace.book import pdf as book_pdf
 
 
 def _tiny_book(root: Path) -> Path:
@@ -77,3 +77,11 @@ def test_check_pdf_names_what_is_missing(tmp_path: Path) -> None:
         writer.write(file)
     with pytest.raises(AssertionError, match=r"1 pages .*no heading 'Boxes as sets'.*0 images"):
         book_pdf.check_pdf(path, "Boxes as sets", min_figures=1)
+
+
+def test_download_note_links_the_pdf_only_where_it_was_built(tmp_path: Path) -> None:
+    pdf = tmp_path / "_generated" / "book.pdf"
+    assert "make pdf" in book_pdf.download_note(pdf)
+    pdf.parent.mkdir()
+    pdf.write_bytes(b"%PDF")
+    assert "<_generated/book.pdf>" in book_pdf.download_note(pdf)

@@ -9,7 +9,8 @@ One module per job:
 * :mod:`~taskspace.book.tables` -- the introduction's generated tables (results, run times);
 * :mod:`~taskspace.book.toc` -- the chapter lists, generated from ``_toc.yml``;
 * :mod:`~taskspace.book.scan` -- the built HTML: error outputs, outside assets, browser console;
-* :mod:`~taskspace.book.student` -- copies of the chapters without their solutions.
+* :mod:`~taskspace.book.student` -- copies of the chapters without their solutions;
+* :mod:`~taskspace.book.pdf` -- the book (or chosen chapters) as a PDF, solutions left out.
 
 Command line (the Makefile calls these)::
 
@@ -23,6 +24,7 @@ Command line (the Makefile calls these)::
     python -m taskspace.book scan _build/html            # error outputs, external or repeated scripts
     python -m taskspace.book browser _build/html/03_boxes.html  # console errors, math rendered
     python -m taskspace.book student book/*.ipynb --output-dir _build/student
+    python -m taskspace.book pdf --output book/_generated/book.pdf   # needs XeLaTeX
 
 A chapter run at scale ``book`` is executed in place and stamped with the hash of its code cells
 (``metadata.taskspace.code_hash``); :func:`check` recomputes the hash, so a notebook whose code

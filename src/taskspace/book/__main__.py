@@ -10,6 +10,7 @@ from pathlib import Path
 from taskspace import book
 from taskspace.book.execute import run
 from taskspace.book.pairs import write_text_pairs
+from taskspace.book.pdf import build, check_pdf, download_note, stage
 from taskspace.book.scan import check_in_browser, scan_html
 from taskspace.book.stamps import SCALES, check
 from taskspace.book.student import student_copy, student_index
@@ -49,6 +50,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     toc_cmd.add_argument(
         "--page-dir", type=Path, default=Path("book"), help="folder of the including page"
     )
+    pdf_cmd = commands.add_parser("pdf", help="build the book (or chosen chapters) as a PDF")
+    pdf_cmd.add_argument("--output", type=Path, required=True)
+    pdf_cmd.add_argument("chapters", nargs="*", type=Path, help="default: the whole book")
+    pdf_cmd.add_argument("--expect-heading", help="fail unless the PDF's text holds this heading")
+    pdf_cmd.add_argument("--expect-figures", type=int, default=0, help="at least this many images")
+    note_cmd = commands.add_parser("pdf-note", help="print the teachers' page's PDF line")
+    note_cmd.add_argument("pdf", type=Path)
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -76,6 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in copies:
             print(path)
         return 0
+    if args.command == "pdf":
+        return _pdf(args)
+    if args.command == "pdf-note":
+        sys.stdout.write(download_note(args.pdf))
+        return 0
     if args.command == "browser":
         problems = [p for page in args.pages for p in check_in_browser(page)]
     elif args.command == "check":
@@ -87,6 +100,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problems and args.command == "check":
         print("Re-run them at scale 'book': make book", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _pdf(args: argparse.Namespace) -> int:
+    """Stage and build the PDF; with expectations given, check its pages too."""
+    staging = args.output.parent / f"{args.output.stem}-source"
+    try:
+        pdf = build(stage(Path.cwd(), staging, args.chapters), args.output)
+        if args.expect_heading:
+            pages = check_pdf(pdf, args.expect_heading, args.expect_figures)
+            print(f"{pdf}: {pages.n_pages} pages, {pages.n_images} images, heading found")
+    except (RuntimeError, AssertionError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(pdf)
+    return 0
 
 
 if __name__ == "__main__":

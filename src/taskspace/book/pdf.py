@@ -9,9 +9,9 @@ checks its pages with :func:`inspect_pdf`).
 
 Command line::
 
-    python -m taskspace.book pdf --output _build/pdf/book.pdf
+    python -m taskspace.book pdf --output book/_generated/book.pdf
     python -m taskspace.book pdf --output _build/pdf-check/03.pdf book/03_boxes.ipynb \\
-        --expect-heading "Boxes as sets" --expect-figures 2
+        --expect-heading "Boxes as sets" --expect-figures 3
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from taskspace.book import SOLUTION_TAG
+from taskspace.book.student import SOLUTION_TAG
 
 #: What a staged book needs besides its pages: the bibliography and the local Sphinx extensions.
 SUPPORT = ("references.bib", "_ext", "_generated")
@@ -156,3 +156,17 @@ def check_pdf(path: Path, heading: str, min_figures: int, min_pages: int = 2) ->
     if problems:
         raise AssertionError(f"{path}: " + "; ".join(problems))
     return pages
+
+
+def download_note(pdf: Path) -> str:
+    """The teachers' page's line about the PDF: a download link where ``pdf`` was built.
+
+    The link is relative to the page that includes the line, which sits beside ``pdf``'s folder.
+    """
+    if pdf.is_file():
+        target = f"{pdf.parent.name}/{pdf.name}"
+        return f"{{download}}`The whole book as a PDF <{target}>` (without the solutions).\n"
+    return (
+        "The whole book is also a PDF (without the solutions): `make pdf` builds it, with TeX "
+        "Live, and the next `make html` links it here.\n"
+    )
