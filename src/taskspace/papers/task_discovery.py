@@ -48,6 +48,12 @@ class PaperValue:
     std: float | None = None
     setting: str = "CIFAR-10, ResNet-18"
 
+    @property
+    def cited(self) -> str:
+        """``"0.85 (§4.4, page 7)"``: the value with where the paper prints it."""
+        spread = "" if self.std is None else f" ± {self.std:g}"
+        return f"{self.value:g}{spread} ({self.where})"
+
 
 AS_RANDOM_LABELLED = PaperValue(
     0.5,
