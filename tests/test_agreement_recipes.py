@@ -53,6 +53,8 @@ def test_settings_refuse_samples_smaller_than_one_image_per_class() -> None:
     fields = vars(AGREEMENT_SETTINGS["fast"]) | {"sizes": (5, 100)}
     with pytest.raises(ValueError, match=r"sizes\[0\]"):
         AgreementSettings(**fields)
+    with pytest.raises(ValueError, match="unknown dataset 'svhn'"):
+        AgreementSettings(**(vars(AGREEMENT_SETTINGS["fast"]) | {"dataset": "svhn"}))
 
 
 def test_samples_are_balanced_nested_and_disjoint_between_splits() -> None:

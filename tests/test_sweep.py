@@ -265,6 +265,7 @@ def test_every_agreement_job_has_the_cache_key_of_chapter_8s_call(
 def test_the_agreement_commands_defaults_are_chapter_8s_scale_paper() -> None:
     args = _parser().parse_args(["agreement"])
     paper_scale = AGREEMENT_SETTINGS["paper"]
+    assert args.dataset == paper_scale.dataset == "fashion-mnist"
     assert args.architecture == [paper_scale.architecture] and args.width == paper_scale.width
     assert args.n_train == [paper_scale.n_train] and args.n_test == paper_scale.n_test
     assert (args.human, args.random) == (paper_scale.n_human, paper_scale.n_random)
@@ -346,6 +347,7 @@ def test_the_sweep_and_the_chapters_settings_give_one_cache_key(
 
 
 def test_the_discovery_commands_defaults_are_chapter_9s_scale_paper() -> None:
+    assert _parser().parse_args(["discovery"]).dataset == AGREEMENT_SETTINGS["paper"].dataset
     args = _parser().parse_args(["discovery", "--dataset", "digits"])
     (job,) = _discovery(args, torch.device("cpu"))
     settings, _, spec, uniformity_weight, seed, *_ = job.run.args  # type: ignore[attr-defined]

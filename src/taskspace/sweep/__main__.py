@@ -119,9 +119,9 @@ def _parser() -> argparse.ArgumentParser:
         )
         return sub
 
-    agreement = command("agreement", "AS of human- and random-labelled tasks (chapter 8)")
-    agreement.add_argument("--dataset", choices=DATASETS, default="fashion-mnist", help="images")
     measured = PAPER_AGREEMENT
+    agreement = command("agreement", "AS of human- and random-labelled tasks (chapter 8)")
+    agreement.add_argument("--dataset", choices=DATASETS, default=measured.dataset, help="images")
     agreement.add_argument(
         "--architecture", nargs="+", default=[measured.architecture], help="one or more"
     )
@@ -140,9 +140,9 @@ def _parser() -> argparse.ArgumentParser:
         agreement.add_argument(option, type=int, default=default, help=text)
 
     discovery = command("discovery", "task discovery for several lambdas and seeds (chapter 9)")
-    discovery.add_argument("--dataset", choices=DATASETS, default="fashion-mnist", help="images")
+    discovery.add_argument("--dataset", choices=DATASETS, default=measured.dataset, help="images")
     discovery.add_argument(
-        "--architecture", default=PAPER_AGREEMENT.architecture, help="encoder and inner nets"
+        "--architecture", default=measured.architecture, help="encoder and inner nets"
     )
     discovery.add_argument("--width", type=_width, default=None, help="an int or 'paper'")
     paper = PAPER_DISCOVERY
