@@ -26,11 +26,16 @@ from taskspace.agreement import (
     ProxyConfig,
     TrainConfig,
     discover_tasks,
-    human_labels,
-    measure_agreement,
-    sample_human_tasks,
 )
 from taskspace.agreement.discovery import DISCOVERY_SETTINGS, DiscoverySettings
+from taskspace.agreement.experiments import measure_kinds
+from taskspace.agreement.recipes import (
+    AGREEMENT_SETTINGS,
+    human_tasks,
+    random_tasks,
+    sample_test,
+    sample_train,
+)
 from taskspace.cache import cache_key
 from taskspace.device import default_device
 from taskspace.hierarchies import (
@@ -51,7 +56,7 @@ from taskspace.sweep import (
     discovery_jobs,
     run_sweep,
 )
-from taskspace.sweep.__main__ import main
+from taskspace.sweep.__main__ import _discovery, _parser, main
 
 # A tiny agreement sweep: 2 human + 2 random tasks, an MLP on 100 of scikit-learn's digits.
 TINY = ["agreement", "--dataset", "digits", "--architecture", "mlp", "--n-train", "100"]
@@ -199,25 +204,82 @@ def test_a_killed_rank_then_a_rerun_finishes_with_the_same_summary(
 RECOMPUTED = "recomputed: the cache key differs from the sweep's"
 
 
-def test_chapter_8_recipe_reads_the_sweep_results(
+def test_chapter_8_reads_every_agreement_job_from_the_cache(
     reference: tuple[dict, Path], monkeypatch: pytest.MonkeyPatch, read_only_cache: Callable
 ) -> None:
     _isolated_cache(monkeypatch, reference[1])
     read_only_cache(measure_module, RECOMPUTED)
     train_pool, test_pool = dataset_pools("digits")
-    train = train_pool.sample(per_class=100 // 10, seed=0)  # chapter 8's training_set
-    test = test_pool.sample(per_class=100 // 10, seed=1)
-    task = sample_human_tasks(2, seed=0)[0]
-    run = measure_agreement(
+    measured = measure_kinds(  # chapter 8's call, with the tiny sweep's settings
         NetworkSpec("mlp", in_channels=1, image_size=8),
-        train.images,
-        human_labels(train.labels, task),
-        test.images,
-        seed=0,
+        {"human": human_tasks(2), "random": random_tasks(2)},
+        sample_train(train_pool, 100),
+        sample_test(test_pool, 100),
         config=TrainConfig(batch_size=32, max_epochs=3),
         device=default_device(),
     )
-    assert run.score.mean == reference[0]["jobs"][f"mlp N=100 human {task}"]["as"]
+    rows = reference[0]["jobs"]
+    assert len(rows) == N_JOBS
+    for kind, scores in measured.items():
+        for task, score in zip(scores.tasks, scores.agreement, strict=True):
+            assert score == rows[f"mlp N=100 {kind} {task}"]["as"]
+
+
+def _dummy_run(parts: dict[str, object], keys: list[str]) -> dict[str, torch.Tensor]:
+    """A stored run (2 networks predicting 0 everywhere) that records its cache key."""
+    keys.append(cache_key(parts))
+    n_test = parts["test_sets"]["test"].shape[0]  # type: ignore[index]
+    return {
+        "predictions/test": torch.zeros(2, n_test, dtype=torch.int64),
+        "train_accuracy": torch.ones(2),
+        "epochs": torch.ones(2, dtype=torch.int64),
+    }
+
+
+def test_every_agreement_job_has_the_cache_key_of_chapter_8s_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    keys: dict[str, list[str]] = {"sweep": [], "chapter": []}
+    train_pool, test_pool = dataset_pools("digits")
+    specs = [NetworkSpec("mlp", 1, 8), NetworkSpec("small_cnn", 1, 8, width=4)]
+    config, device = TrainConfig(batch_size=32, max_epochs=3), torch.device("cpu")
+    sizes, n_test, n_human, n_random = (50, 100), 60, 3, 2
+
+    def sweep_key(parts: dict[str, object], compute: object, folder: str) -> dict:
+        return _dummy_run(parts, keys["sweep"])
+
+    monkeypatch.setattr(measure_module, "cached", sweep_key)
+    jobs = agreement_jobs(
+        train_pool, test_pool, specs, sizes, n_test, n_human, n_random, config, device
+    )
+    for job in jobs:
+        job.run()
+
+    def chapter_key(parts: dict[str, object], compute: object, folder: str) -> dict:
+        return _dummy_run(parts, keys["chapter"])
+
+    monkeypatch.setattr(measure_module, "cached", chapter_key)
+    tasks = {"human": human_tasks(n_human), "random": random_tasks(n_random)}
+    for spec in specs:  # chapter 8's architecture comparison and size sweep, written the same way
+        for n_images in sizes:
+            train = sample_train(train_pool, n_images)
+            measure_kinds(
+                spec, tasks, train, sample_test(test_pool, n_test), config=config, device=device
+            )
+    assert len(jobs) == len(specs) * len(sizes) * (n_human + n_random)
+    assert keys["sweep"] == keys["chapter"]
+    assert len(set(keys["sweep"])) == len(jobs)  # one entry per job, none shared by accident
+
+
+def test_the_agreement_commands_defaults_are_chapter_8s_scale_paper() -> None:
+    args = _parser().parse_args(["agreement"])
+    paper_scale = AGREEMENT_SETTINGS["paper"]
+    assert args.dataset == paper_scale.dataset == "fashion-mnist"
+    assert args.architecture == [paper_scale.architecture] and args.width == paper_scale.width
+    assert args.n_train == [paper_scale.n_train] and args.n_test == paper_scale.n_test
+    assert (args.human, args.random) == (paper_scale.n_human, paper_scale.n_random)
+    config = TrainConfig(batch_size=args.batch_size, max_epochs=args.max_epochs)
+    assert config == paper_scale.config
 
 
 def test_discovery_jobs_store_what_chapter_9_reads(
@@ -270,6 +332,7 @@ def test_the_sweep_and_the_chapters_settings_give_one_cache_key(
     runs = [  # the sweep's job at the chapter's lambda and at another; the chapters' call
         *(job.run for job in discovery_jobs(train_pool, spec, settings, [1.0, 5.0], [0], device)),
         lambda: settings.discover(train_pool, spec, device=device),
+        lambda: settings.discover(train_pool, spec, uniformity_weight=5.0, device=device),
         lambda: discover_tasks(  # the settings written out, as chapter 9 used to
             NetworkSpec("mlp", 1, 8, num_classes=4),
             spec,
@@ -287,9 +350,19 @@ def test_the_sweep_and_the_chapters_settings_give_one_cache_key(
     for run in runs:
         with pytest.raises(_KeyTakenError):
             run()
-    sweep_key, other_lambda_key, chapter_key, written_out_key = keys
+    sweep_key, other_lambda_key, chapter_key, chapter_other_lambda_key, written_out_key = keys
     assert sweep_key == chapter_key == written_out_key
-    assert other_lambda_key != chapter_key
+    assert other_lambda_key == chapter_other_lambda_key != chapter_key
+
+
+def test_the_discovery_commands_defaults_are_chapter_9s_scale_paper() -> None:
+    assert _parser().parse_args(["discovery"]).dataset == AGREEMENT_SETTINGS["paper"].dataset
+    args = _parser().parse_args(["discovery", "--dataset", "digits"])
+    (job,) = _discovery(args, torch.device("cpu"))
+    settings, _, spec, uniformity_weight, seed, *_ = job.run.args  # type: ignore[attr-defined]
+    assert settings == DISCOVERY_SETTINGS["paper"]
+    assert uniformity_weight == DISCOVERY_SETTINGS["paper"].uniformity_weight and seed == 0
+    assert spec == NetworkSpec("resnet18", 1, 8)
 
 
 def _tiny_hierarchy() -> HierarchyExperiment:

@@ -146,6 +146,31 @@ class PixelTask:
         noisy[:, self.channel, self.row, self.col] = noise
         return noisy
 
+    def randomise_window(self, images: torch.Tensor, size: int, seed: int) -> torch.Tensor:
+        """A copy of ``images`` with the ``size x size`` square centred on the pixel (in its
+        channel) replaced by uniform noise; ``size`` is odd and the square inside the image."""
+        half = size // 2
+        _, _, height, width = images.shape
+        inside = half <= min(self.row, self.col) and self.row + half < height
+        if size < 1 or size % 2 == 0 or not (inside and self.col + half < width):
+            raise ValueError(f"a {size}x{size} square around {self} does not fit {images.shape}")
+        rows = slice(self.row - half, self.row + half + 1)
+        cols = slice(self.col - half, self.col + half + 1)
+        noisy = images.clone()
+        shape = noisy[:, self.channel, rows, cols].shape
+        noisy[:, self.channel, rows, cols] = torch.rand(
+            shape, generator=torch.Generator().manual_seed(seed)
+        ).to(images.device)
+        return noisy
+
+    def neighbour_scores(self, images: torch.Tensor) -> torch.Tensor:
+        """``(N,)`` the summed values of the pixel's 8 neighbours in every ``(N, C, H, W)``
+        image: a rule that, on smooth images, predicts the pixel's own label (chapter 8)."""
+        window = images[:, self.channel, self.row - 1 : self.row + 2, self.col - 1 : self.col + 2]
+        if window.shape[1:] != (3, 3):
+            raise ValueError(f"{self} has no 8 neighbours in images of shape {images.shape}")
+        return window.sum((1, 2)) - self.scores(images)
+
     def randomise_all_but_pixel(self, images: torch.Tensor, seed: int) -> torch.Tensor:
         """A copy of ``images`` in which every value but the task's pixel is uniform noise."""
         noise = _uniform(images.numel(), seed).view(images.shape).to(images.device)

@@ -19,6 +19,7 @@ import torch
 
 from taskspace.agreement import META_GRADIENTS, NetworkSpec, TrainConfig
 from taskspace.agreement.discovery import DISCOVERY_SETTINGS
+from taskspace.agreement.recipes import AGREEMENT_SETTINGS
 from taskspace.device import default_device
 from taskspace.hierarchies import BOOK_EXPERIMENTS, HIERARCHY_SETTINGS, book_box_runs
 from taskspace.sweep.distributed import Job, run_sweep
@@ -30,6 +31,8 @@ from taskspace.sweep.jobs import (
     discovery_jobs,
 )
 
+#: Chapter 8's measurements at scale ``paper``: the agreement command's defaults.
+PAPER_AGREEMENT = AGREEMENT_SETTINGS["paper"]
 #: Chapter 9's discovery at scale ``paper``: the discovery command's defaults.
 PAPER_DISCOVERY = DISCOVERY_SETTINGS["paper"]
 
@@ -117,23 +120,31 @@ def _parser() -> argparse.ArgumentParser:
         )
         return sub
 
+    measured = PAPER_AGREEMENT
     agreement = command("agreement", "AS of human- and random-labelled tasks (chapter 8)")
-    agreement.add_argument("--dataset", choices=DATASETS, default="fashion-mnist", help="images")
-    agreement.add_argument("--architecture", nargs="+", default=["resnet18"], help="one or more")
-    agreement.add_argument("--width", type=_width, default=None, help="an int or 'paper'")
+    agreement.add_argument("--dataset", choices=DATASETS, default=measured.dataset, help="images")
     agreement.add_argument(
-        "--n-train", type=int, nargs="+", default=[45000], help="training-set sizes N"
+        "--architecture", nargs="+", default=[measured.architecture], help="one or more"
     )
-    agreement.add_argument("--n-test", type=int, default=5000, help="test images")
-    agreement.add_argument("--human", type=int, default=20, help="human-labelled tasks")
-    agreement.add_argument("--random", type=int, default=20, help="random-labelled tasks")
-    agreement.add_argument("--networks", type=int, default=2, help="networks per task")
-    agreement.add_argument("--batch-size", type=int, default=512, help="training batch")
-    agreement.add_argument("--max-epochs", type=int, default=100, help="at most, per network")
+    agreement.add_argument("--width", type=_width, default=measured.width, help="an int or 'paper'")
+    agreement.add_argument(
+        "--n-train", type=int, nargs="+", default=[measured.n_train], help="training-set sizes N"
+    )
+    for option, default, text in (
+        ("--n-test", measured.n_test, "test images"),
+        ("--human", measured.n_human, "human-labelled tasks"),
+        ("--random", measured.n_random, "random-labelled tasks"),
+        ("--networks", 2, "networks per task"),
+        ("--batch-size", measured.batch_size, "training batch"),
+        ("--max-epochs", measured.max_epochs, "at most, per network"),
+    ):
+        agreement.add_argument(option, type=int, default=default, help=text)
 
     discovery = command("discovery", "task discovery for several lambdas and seeds (chapter 9)")
-    discovery.add_argument("--dataset", choices=DATASETS, default="fashion-mnist", help="images")
-    discovery.add_argument("--architecture", default="resnet18", help="encoder and inner nets")
+    discovery.add_argument("--dataset", choices=DATASETS, default=measured.dataset, help="images")
+    discovery.add_argument(
+        "--architecture", default=measured.architecture, help="encoder and inner nets"
+    )
     discovery.add_argument("--width", type=_width, default=None, help="an int or 'paper'")
     paper = PAPER_DISCOVERY
     for option, kind, text in (

@@ -4,10 +4,10 @@ Each builder reproduces one chapter's recipe (which images, which labels, which 
 jobs compute the very cache keys that the chapter computes and the chapter, run afterwards at
 scale ``paper`` on the same kind of device, finds every result on disk:
 
-* :func:`agreement_jobs` — chapter 8's ``measure_tasks``: training images
-  ``pool.sample(per_class=N // 10, seed=0)``, test images ``sample(per_class=n_test // 10,
-  seed=1)``, human tasks :func:`~taskspace.agreement.sample_human_tasks` ``(n, seed=0)``, random
-  tasks ``1000, 1001, ...``, network seed = the task's index in its list;
+* :func:`agreement_jobs` — chapter 8's measurements, from its recipes
+  (:mod:`~taskspace.agreement.recipes`): its training and test samples, its human- and
+  random-labelled tasks, :func:`~taskspace.agreement.recipes.measure_task` with the task's index
+  in its list as the networks' seed;
 * :func:`discovery_jobs` — chapter 9's ``discover``: the run of a
   :class:`~taskspace.agreement.discovery.DiscoverySettings` (the chapter's
   :data:`~taskspace.agreement.discovery.DISCOVERY_SETTINGS` ``[scale]``), for several ``lambda``;
@@ -22,22 +22,19 @@ from functools import partial
 
 import torch
 
-from taskspace.agreement import (
-    NetworkSpec,
-    TrainConfig,
-    human_labels,
-    measure_agreement,
-    random_labels,
-    sample_human_tasks,
-)
+from taskspace.agreement import NetworkSpec, TrainConfig
 from taskspace.agreement.discovery import DiscoverySettings
-from taskspace.data.images import (
-    ImageDataset,
-    load_cifar10,
-    load_digits,
-    load_fashion_mnist,
-    load_mnist5k,
+from taskspace.agreement.recipes import (
+    DATASETS,
+    Task,
+    dataset_pools,
+    human_tasks,
+    measure_task,
+    random_tasks,
+    sample_test,
+    sample_train,
 )
+from taskspace.data.images import ImageDataset
 from taskspace.hierarchies import (
     BoxRun,
     HierarchyExperiment,
@@ -47,33 +44,6 @@ from taskspace.hierarchies import (
 from taskspace.sweep.distributed import Job, Row
 
 __all__ = ["DATASETS", "agreement_jobs", "boxes_jobs", "dataset_pools", "discovery_jobs"]
-
-#: Image sources a sweep can train on (their training and test pools).
-DATASETS = ("fashion-mnist", "cifar10", "mnist5k", "digits")
-
-#: A task of chapter 8: a tuple of positive classes (human-labelled) or a seed (random labels).
-Task = tuple[int, ...] | int
-
-
-def dataset_pools(name: str) -> tuple[ImageDataset, ImageDataset]:
-    """``(training pool, test pool)`` of one of :data:`DATASETS` (chapter 8's choice of splits:
-    the official ones, or a stratified 80/20 split with seed 0 where there is none)."""
-    if name == "fashion-mnist":
-        return load_fashion_mnist("train"), load_fashion_mnist("test")
-    if name == "cifar10":
-        return load_cifar10("train"), load_cifar10("test")
-    if name == "mnist5k":
-        return load_mnist5k().split(test_fraction=0.2, seed=0)
-    if name == "digits":
-        return load_digits().split(test_fraction=0.2, seed=0)
-    raise ValueError(f"unknown dataset {name!r}; choose from {DATASETS}")
-
-
-def _task_labels(task: Task, train: ImageDataset, test: ImageDataset) -> tuple[torch.Tensor, ...]:
-    """``(train labels (N_tr,), test labels (N_te,))`` of a task, as chapter 8 labels it."""
-    if isinstance(task, tuple):
-        return human_labels(train.labels, task), human_labels(test.labels, task)
-    return random_labels(len(train), seed=task), random_labels(len(test), seed=10_000 + task)
 
 
 def _agreement_row(
@@ -86,16 +56,8 @@ def _agreement_row(
     n_networks: int,
     device: torch.device,
 ) -> Row:
-    train_labels, test_labels = _task_labels(task, train, test)
-    run = measure_agreement(
-        spec,
-        train.images,
-        train_labels,
-        test.images,
-        n_networks=n_networks,
-        seed=seed,
-        config=config,
-        device=device,
+    run, test_labels = measure_task(
+        spec, task, train, test, seed=seed, config=config, device=device, n_networks=n_networks
     )
     return {
         "as": run.score.mean,
@@ -123,9 +85,10 @@ def agreement_jobs(
     Args:
         train_pool, test_pool: e.g. :func:`dataset_pools` ``("fashion-mnist")``.
         specs: the architectures (``in_channels``/``image_size`` of the pools' images).
-        n_train: training-set sizes ``N`` (``N // 10`` images per class; nested samples).
-        n_test: test images (``n_test // 10`` per class).
-        config: how each network trains (chapter 8: ``batch_size``, ``max_epochs`` per scale).
+        n_train: training-set sizes ``N`` (:func:`~taskspace.agreement.recipes.sample_train`).
+        n_test: test images (:func:`~taskspace.agreement.recipes.sample_test`).
+        n_human, n_random: the first tasks of chapter 8's lists (human_tasks, random_tasks).
+        config: how each network trains (chapter 8's is ``AGREEMENT_SETTINGS[scale].config``).
         device: where to train; part of the cache key.
         n_networks: networks per task (2: the paper's AS).
 
@@ -140,15 +103,15 @@ def agreement_jobs(
             f"least one task, got N = {list(n_train)}, n_test = {n_test}, "
             f"{n_human} human and {n_random} random tasks"
         )
-    test = test_pool.sample(per_class=n_test // 10, seed=1)
+    test = sample_test(test_pool, n_test)
     tasks: dict[str, list[Task]] = {
-        "human": sample_human_tasks(n_human, seed=0) if n_human else [],
-        "random": [1000 + i for i in range(n_random)],
+        "human": human_tasks(n_human) if n_human else [],
+        "random": random_tasks(n_random),
     }
     jobs = []
     for spec in specs:
         for n in n_train:
-            train = train_pool.sample(per_class=n // 10, seed=0)
+            train = sample_train(train_pool, n)
             for kind, kind_tasks in tasks.items():
                 for index, task in enumerate(kind_tasks):
                     run = partial(
