@@ -38,7 +38,12 @@ from taskspace.baselines import (
     trivial_embedding,
 )
 from taskspace.boxes.evaluate import RelationSplit, f1_score, protocol_pairs
-from taskspace.hierarchies import HierarchyExperiment, containment_scores, train_hierarchy_boxes
+from taskspace.hierarchies import (
+    HIERARCHY_SETTINGS,
+    HierarchyExperiment,
+    containment_scores,
+    train_hierarchy_boxes,
+)
 from taskspace.represent.distances import (
     cosine_distance_matrix,
     euclidean_distance_matrix,
@@ -93,8 +98,8 @@ BASELINE_SETTINGS: dict[str, BaselineSettings] = {
         regression_steps=150,
         pair_steps=40,
         pair_batch=64,
-        box_steps=60,
-        inat_within=("Bivalvia", "Elasmobranchii", "Phaeophyceae", "Bryopsida", "Lecanoromycetes"),
+        box_steps=HIERARCHY_SETTINGS["fast"].steps,
+        inat_within=HIERARCHY_SETTINGS["fast"].inat_within,
         mlp_representations=("mu",),
     ),
     "book": BaselineSettings(
@@ -102,8 +107,8 @@ BASELINE_SETTINGS: dict[str, BaselineSettings] = {
         regression_steps=3000,
         pair_steps=1000,
         pair_batch=64,
-        box_steps=250,
-        inat_within=None,
+        box_steps=HIERARCHY_SETTINGS["book"].steps,
+        inat_within=HIERARCHY_SETTINGS["book"].inat_within,
         mlp_representations=("mu",),
     ),
     "paper": BaselineSettings(
@@ -111,8 +116,8 @@ BASELINE_SETTINGS: dict[str, BaselineSettings] = {
         regression_steps=80_000,
         pair_steps=100_000,
         pair_batch=16,
-        box_steps=1350,
-        inat_within=None,
+        box_steps=HIERARCHY_SETTINGS["paper"].steps,
+        inat_within=HIERARCHY_SETTINGS["paper"].inat_within,
         mlp_representations=("mu", "mu_sigma2"),
     ),
 }
