@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from taskspace.atlas import __main__ as cli
-from taskspace.atlas.build import Atlas, AtlasConfig, normalised_sizes, train_map
-from taskspace.atlas.catalogue import Pool, catalogue, held_out_datasets
+from taskspace.atlas.build import Atlas, build_atlas
+from taskspace.atlas.catalogue import Pool, held_out_datasets
 from taskspace.atlas.evaluate import (
     DIRECTIONS,
     EVALUATION_SETTINGS,
@@ -34,7 +34,7 @@ from taskspace.atlas.evaluate import (
     place_held_out,
     relation_directions,
 )
-from taskspace.atlas.overlap import nearest_neighbour_distance, soft_overlap_matrix
+from taskspace.atlas.overlap import nearest_neighbour_distance
 from taskspace.atlas.placement import FAR_PERCENTILE, map_spacing, place
 from taskspace.boxes.evaluate import split_relations
 from taskspace.boxes.geometry import Boxes, overlap_matrix
@@ -107,30 +107,13 @@ def pool() -> Pool:
 
 @pytest.fixture(scope="module")
 def atlas(pool: Pool) -> Atlas:
-    """A map built as :func:`~taskspace.atlas.build.build_atlas` builds one, on the thumbnails."""
-    encoder = ThumbnailEncoder()
-    points = torch.cat([encoder.encode_images(s.images) for s in pool.sources])
-    datasets = catalogue(pool)
-    members = [d.members for d in datasets]
-    overlap, thresholds = soft_overlap_matrix(points, members)
-    features = torch.stack([points[index].mean(0) for index in members])
-    sizes = normalised_sizes(datasets)
-    config = AtlasConfig(per_class=(PER_CLASS,) * 3, image_size=32, steps=60)
-    return Atlas(
-        scale="book",
-        config=config,
-        encoder=encoder.image_identity,
-        names=[d.name for d in datasets],
-        recipes=[d.recipe for d in datasets],
-        groups=[d.group for d in datasets],
-        members=members,
-        pool=points,
-        features=features,
-        overlap=overlap,
-        thresholds=thresholds,
-        sizes=sizes,
-        model=train_map(features, overlap, sizes, config),
-    )
+    """The map built by :func:`~taskspace.atlas.build.build_atlas` from the synthetic pool and
+    the thumbnail encoder (scale ``fast``'s settings, labelled ``book``: no warning of the
+    small map unless a test asks for it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("taskspace.atlas.build.load_pool", lambda per_class: pool)
+        built = build_atlas("fast", encoder=ThumbnailEncoder())
+    return dataclasses.replace(built, scale="book")
 
 
 # --- chapter 7's evaluation ---------------------------------------------------------------
