@@ -16,7 +16,12 @@ from taskspace.atlas.build import Atlas, atlas_path, load_atlas, normalised_size
 from taskspace.atlas.catalogue import Pool, catalogue, held_out_datasets, load_pool
 from taskspace.atlas.placement import MIN_IMAGES, place, place_embeddings
 from taskspace.data.folder import load_image_folder, write_image_folder
-from taskspace.data.images import DIGIT_CLASSES, FASHION_MNIST_CLASSES, ImageDataset
+from taskspace.data.images import (
+    DIGIT_CLASSES,
+    FASHION_MNIST_CLASSES,
+    ImageDataset,
+    load_fashion_mnist,
+)
 
 FASHION_SYSTEM = Path("/usr/share/datasets/fashion-mnist")
 needs_fashion = pytest.mark.skipif(
@@ -155,6 +160,20 @@ def test_held_out_dataset_is_placed_inside_its_supersets(
     assert torch.allclose(direct.box.low, placement.box.low, atol=0.02)
     difference = (direct.measured_inside - placement.measured_inside).abs().max()
     assert difference <= 1 / held_out.size + 1e-6
+
+
+@needs_fashion
+@pytest.mark.system_data
+def test_noise_is_far_from_the_real_map_and_unseen_images_are_not(fast_map: Atlas) -> None:
+    """Random colour noise measures "inside" broad datasets by soft overlap, yet lies farther
+    from the map than its own images lie apart; Fashion-MNIST test images do not."""
+    noise = torch.rand(40, 3, 28, 28, generator=torch.Generator().manual_seed(0))
+    far = place(noise, fast_map, "noise")
+    assert far.far and far.warnings[0].startswith("warning: these images are far")
+    unseen = load_fashion_mnist("test").subset_classes(["Sneaker"]).images[:40]
+    near = place(unseen, fast_map, "sneakers")
+    assert not near.far and near.distance < far.distance
+    assert [line.split(":")[0] for line in near.warnings] == ["note"]  # the small map
 
 
 @needs_fashion

@@ -76,6 +76,23 @@ def test_unreadable_image_is_named(tmp_path: Path) -> None:
         load_image_folder(tmp_path, min_images=3)
 
 
+@pytest.mark.parametrize("times", [1.5, 3.0])
+def test_an_oversized_image_is_named_with_its_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, times: float
+) -> None:
+    """Above Pillow's limit it warns, above twice the limit it refuses: both are refused here,
+    in one line that names the file and its size (the limit lowered so the image stays small)."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)
+    _png(tmp_path / "small.png")
+    side = round((10_000 * times) ** 0.5)
+    Image.new("L", (side, side)).save(tmp_path / "large.png")
+    with pytest.raises(FolderError, match=r"cannot read .*large\.png: too large") as caught:
+        load_image_folder(tmp_path)
+    message = str(caught.value)
+    assert f"{side * side:,} pixels" in message and "10,000 pixels" in message
+    assert "\n" not in message
+
+
 def test_too_few_images_are_refused(tmp_path: Path) -> None:
     _png(tmp_path / "one.png")
     with pytest.raises(FolderError, match=r"holds 1 image.*at least 3"):

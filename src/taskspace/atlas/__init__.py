@@ -7,7 +7,10 @@
 * :mod:`~taskspace.atlas.build` -- Task2Box in 2-D on the soft overlaps with the size loss
   ``L_A``, built once per scale and cached;
 * :mod:`~taskspace.atlas.placement` -- :func:`place`: a new dataset's box and its relations,
-  predicted by the boxes and measured by soft overlap.
+  predicted by the boxes and measured by soft overlap, with a warning when its images are far
+  from the map;
+* :mod:`~taskspace.atlas.evaluate` -- chapter 7's checks of the map: the kernel, the fit, box
+  area against size, held-out datasets against a nearest-neighbour shortcut (settings per scale).
 
 On the command line: ``python -m taskspace.atlas place FOLDER [--out map.png]``.
 """
@@ -23,9 +26,18 @@ from taskspace.atlas.overlap import (
     soft_overlap_sets,
     soft_overlaps_with,
 )
-from taskspace.atlas.placement import MIN_IMAGES, Placement, Relation, place, place_embeddings
+from taskspace.atlas.placement import (
+    FAR_PERCENTILE,
+    MIN_IMAGES,
+    Placement,
+    Relation,
+    map_spacing,
+    place,
+    place_embeddings,
+)
 
 __all__ = [
+    "FAR_PERCENTILE",
     "MIN_IMAGES",
     "SCALES",
     "Atlas",
@@ -39,6 +51,7 @@ __all__ = [
     "held_out_datasets",
     "load_atlas",
     "load_pool",
+    "map_spacing",
     "mean_pairwise_distance",
     "nearest_neighbour_distance",
     "place",

@@ -8,7 +8,11 @@ places the dataset on the map and prints the datasets that contain it most and t
 most, predicted by the boxes and measured by soft overlap; with ``--out`` it also draws the map.
 The first use of a scale builds its map (minutes; then cached in the user cache, where chapter 7
 finds it too); ``build`` does only that, and prints where the map is kept. The folder and the
-output path are checked before anything slow starts, and nothing is written when a step fails.
+output path are checked before anything slow starts, and nothing is written when a step fails:
+an unreadable or oversized image, an empty folder or too few images end the command with one
+line on stderr and exit status 2. The report opens with the placement's warnings
+(:attr:`~taskspace.atlas.placement.Placement.warnings`): images far from every dataset on the
+map, and the small ``fast`` map, whose "contains" direction is not meaningful.
 
 Like a notebook, this entry point sits outside the package's one-way flow: it uses
 :mod:`taskspace.plotting.atlas` to draw.
@@ -23,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from taskspace.atlas.build import SCALES, atlas_path, load_atlas
-from taskspace.atlas.placement import MIN_IMAGES, place
+from taskspace.atlas.placement import FAR_PERCENTILE, MIN_IMAGES, place
 from taskspace.data.folder import FolderError, load_image_folder
 from taskspace.data.resolve import DataNotFoundError, atomic_write_bytes
 
@@ -34,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m taskspace.atlas",
         description="Place your own dataset on Task2Box's map of datasets (book chapter 7).",
+        epilog="place warns when the images are far from every dataset on the map (their median "
+        f"distance to the nearest image on the map beyond that of {FAR_PERCENTILE:.0f}% of the "
+        "map's own images) "
+        "and, at --scale fast, that the small test map cannot say which datasets yours contains.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     placing = commands.add_parser("place", help="place a folder of images on the map")

@@ -94,6 +94,7 @@ def nearest_neighbour_distance(
     query_norms: torch.Tensor | None = None,
     reference_norms: torch.Tensor | None = None,
     block_elements: int = BLOCK_ELEMENTS,
+    leave_one_out: bool = False,
 ) -> torch.Tensor:
     """``(N,)`` Euclidean distance from each query to its nearest reference (Eq. 11; chapter 7).
 
@@ -107,6 +108,9 @@ def nearest_neighbour_distance(
         references: ``(M, D)``, ``M >= 1``, same dtype and device.
         query_norms, reference_norms: their :func:`squared_norms`, when already computed.
         block_elements: memory bound, in distances per block.
+        leave_one_out: the queries are the references (``N = M >= 2``, row ``i`` the same
+            point): each point's distance to its nearest *other* point (how far apart the
+            points of a set lie; placing a dataset, chapter 7).
     """
     _check_points(queries, "queries")
     _check_points(references, "references")
@@ -117,6 +121,11 @@ def nearest_neighbour_distance(
         )
     if references.shape[0] == 0:
         raise ValueError("nearest_neighbour_distance needs at least one reference")
+    if leave_one_out and (queries.shape != references.shape or references.shape[0] < 2):
+        raise ValueError(
+            "leave_one_out needs the same (N >= 2, D) points as queries and references, got "
+            f"{tuple(queries.shape)} and {tuple(references.shape)}"
+        )
     query_norms = _check_norms(query_norms, queries, "query_norms")
     reference_norms = _check_norms(reference_norms, references, "reference_norms")
     n, m = queries.shape[0], references.shape[0]
@@ -134,7 +143,12 @@ def nearest_neighbour_distance(
                 block_queries,
                 references[columns].T,
                 alpha=-2.0,
-            ).amin(1)
+            )
+            if leave_one_out:  # a point's distance to itself does not count
+                own = torch.arange(start, start + len(block_queries), device=partial.device)
+                own = own[(own >= column) & (own < column + partial.shape[1])]
+                partial[own - start, own - column] = torch.inf
+            partial = partial.amin(1)
             best = partial if best is None else torch.minimum(best, partial)
         nearest[rows] = best
     return (nearest + query_norms).clamp_min_(0).sqrt_()

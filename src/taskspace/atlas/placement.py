@@ -9,6 +9,21 @@ the map's network, and out comes its box. Its overlaps with the boxes of the map
 
 and, because the map keeps its datasets' embeddings, the *measured* soft overlaps ``so(new, D)``
 and ``so(D, new)`` are computed beside them, so a reader sees how far to trust the picture.
+
+Two warnings come with a placement (:attr:`Placement.warnings`, printed by
+:meth:`Placement.report`):
+
+* **far from the map**: soft overlap's threshold is generous (the *mean* distance inside a
+  dataset), so images unlike anything on the map -- random noise, colour photographs -- can still
+  measure "inside" a broad dataset. The map's own images say how near is near: each lies at some
+  distance from its nearest other image on the map. When the median distance from a new image to
+  its nearest image on the map exceeds the :data:`FAR_PERCENTILE`-th percentile of those
+  distances (farther than 99 % of the map's own images lie from theirs), the new dataset is far
+  from every dataset on the map and its relations compare it with datasets unlike it;
+* **the small map**: at scale ``fast`` (:data:`SMALL_MAPS`) the map is the quick test map (few,
+  small images per class and briefly trained boxes: :data:`~taskspace.atlas.build.SCALES`), on
+  which a folder of sneakers "contains" MNIST's 4s, predicted and measured: it does not say
+  which datasets a new one contains.
 """
 
 from __future__ import annotations
@@ -18,15 +33,29 @@ from dataclasses import dataclass
 import torch
 
 from taskspace.atlas.build import Atlas, load_atlas
-from taskspace.atlas.overlap import soft_overlaps_with
+from taskspace.atlas.overlap import nearest_neighbour_distance, soft_overlaps_with
 from taskspace.boxes.geometry import Boxes, log_volume, overlap_matrix
 from taskspace.boxes.model import embed
 from taskspace.represent.encoders import OfflineEncoder, check_images
 
-__all__ = ["MIN_IMAGES", "Placement", "Relation", "place", "place_embeddings"]
+__all__ = [
+    "FAR_PERCENTILE",
+    "MIN_IMAGES",
+    "SMALL_MAPS",
+    "Placement",
+    "Relation",
+    "map_spacing",
+    "place",
+    "place_embeddings",
+]
 
 #: Fewest images a dataset needs to be placed: its mean and spread are too noisy below this.
 MIN_IMAGES = 10
+#: A new dataset is far from the map when the median distance from its images to their nearest
+#: image on the map exceeds this percentile of the map's own images' nearest-other distances.
+FAR_PERCENTILE = 99.0
+#: Scales whose map is too small and too briefly trained for its "contains" direction.
+SMALL_MAPS = ("fast",)
 #: Predicted overlaps closer than this count as equal when ranking (then the smaller box first).
 _TIE = 0.01
 
@@ -61,6 +90,11 @@ class Placement:
         measured_inside: ``(m,)`` ``so(new, D_j)``.
         measured_contains: ``(m,)`` ``so(D_j, new)``.
         size_scale: the number of images a box of area 1 stands for (the map's largest dataset).
+        scale: the map's scale (:data:`~taskspace.atlas.build.SCALES`).
+        distance: the median, over the new images, of the distance to the nearest image on
+            the map.
+        far_distance: the :data:`FAR_PERCENTILE`-th percentile of the map's own images'
+            distances to their nearest other image (:func:`map_spacing`): beyond it, far.
     """
 
     name: str
@@ -73,6 +107,34 @@ class Placement:
     measured_inside: torch.Tensor
     measured_contains: torch.Tensor
     size_scale: int
+    scale: str
+    distance: float
+    far_distance: float
+
+    @property
+    def far(self) -> bool:
+        """Whether the new images lie farther from the map than its own images lie apart."""
+        return self.distance > self.far_distance
+
+    @property
+    def warnings(self) -> list[str]:
+        """What to keep in mind when reading the placement, one line each (may be empty)."""
+        lines = []
+        if self.far:
+            lines.append(
+                f"warning: these images are far from every dataset on the map: the median "
+                f"distance from one of them to its nearest image on the map is "
+                f"{self.distance:.2f}, farther than {FAR_PERCENTILE:.0f} % of the map's own "
+                f"images lie from their nearest neighbour ({self.far_distance:.2f}); the "
+                "relations below compare them with datasets unlike them"
+            )
+        if self.scale in SMALL_MAPS:
+            lines.append(
+                f"note: this is the small {self.scale!r} map (a test map: few small images "
+                "per class, briefly trained boxes): which datasets the new one contains is not "
+                "meaningful on it; place it on the 'book' map for that"
+            )
+        return lines
 
     @property
     def area(self) -> float:
@@ -106,7 +168,9 @@ class Placement:
         """The placement in words: the box, the top relations both ways, predicted vs measured."""
         low, high = self.box.low.tolist(), self.box.high.tolist()
         lines = [
-            f"{self.name}: {self.size} images, placed on a map of {len(self.names)} datasets",
+            *self.warnings,
+            f"{self.name}: {self.size} images, placed on the {self.scale!r} map of "
+            f"{len(self.names)} datasets",
             f"box [{low[0]:.3f}, {high[0]:.3f}] x [{low[1]:.3f}, {high[1]:.3f}], area "
             f"{self.area:.3f} (the map's size scale reads about {self.estimated_size:.0f} images)",
         ]
@@ -177,6 +241,7 @@ def place_embeddings(
     measured_inside, measured_contains = soft_overlaps_with(
         embeddings, atlas.pool, atlas.members, atlas.thresholds
     )
+    spacing = map_spacing(atlas)
     return Placement(
         name=name,
         size=len(embeddings),
@@ -188,4 +253,13 @@ def place_embeddings(
         measured_inside=measured_inside,
         measured_contains=measured_contains,
         size_scale=int(atlas.counts.max()),
+        scale=atlas.scale,
+        distance=float(nearest_neighbour_distance(embeddings, atlas.pool).median()),
+        far_distance=float(torch.quantile(spacing.double(), FAR_PERCENTILE / 100)),
     )
+
+
+def map_spacing(atlas: Atlas) -> torch.Tensor:
+    """``(P,)`` each image of the map's pool: its distance to the nearest other pool image
+    (how near "near" is on this map; chapter 7)."""
+    return nearest_neighbour_distance(atlas.pool, atlas.pool, leave_one_out=True)

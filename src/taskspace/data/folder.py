@@ -7,7 +7,9 @@ Two layouts are read:
   (images directly in ``FOLDER`` then form one more class, named after ``FOLDER``).
 
 Files ending in ``.png``, ``.jpg`` or ``.jpeg`` (any case) are images; other files and hidden
-ones (``.DS_Store``) are skipped, and deeper folders are not read. Images are read with Pillow,
+ones (``.DS_Store``) are skipped, and deeper folders are not read. A file that cannot be read,
+or an image larger than Pillow's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``,
+about 89 million pixels), is a :class:`FolderError` that names the file. Images are read with Pillow,
 as grey when every image is grey and as RGB otherwise, scaled to ``[0, 1]``. Images of different
 sizes are resized (bilinear, with Pillow, which comes with torchvision) to ``size x size`` so
 that they stack into one tensor; images of one common size are kept as they are, so an image
@@ -16,6 +18,8 @@ written by :func:`write_image_folder` and read back is the same tensor up to 8-b
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -71,11 +75,25 @@ def image_files(folder: Path | str) -> list[tuple[Path, str]]:
 
 def _read(path: Path) -> Image.Image:
     try:
-        with Image.open(path) as image:
-            image.load()
-            return image.copy()
+        with warnings.catch_warnings():
+            # Pillow warns above MAX_IMAGE_PIXELS and refuses above twice that: both are refused
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()
+                return image.copy()
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
+        raise FolderError(
+            f"cannot read {path}: too large ({_pixels(error)}); Pillow reads at most "
+            f"{Image.MAX_IMAGE_PIXELS:,} pixels per image, so shrink it first"
+        ) from error
     except (UnidentifiedImageError, OSError, ValueError) as error:
         raise FolderError(f"cannot read {path} as an image: {error}") from error
+
+
+def _pixels(error: Exception) -> str:
+    """The image's pixel count as Pillow's message states it."""
+    found = re.search(r"\((\d+) pixels\)", str(error))
+    return f"{int(found.group(1)):,} pixels" if found else "too many pixels"
 
 
 def load_image_folder(folder: Path | str, size: int = 128, min_images: int = 1) -> ImageDataset:

@@ -4,7 +4,12 @@
   nearest neighbour in the other, and the threshold ball of Eq. 10–12;
 * :func:`atlas_figure` -- Task2Box's figure 5 for our datasets: every box, coloured by group,
   numbered where the number does not collide with another, with the key beside the map;
-* :func:`placement_figure` -- the map with a placed dataset and the boxes that contain it most.
+* :func:`placement_figure` -- the map with a placed dataset and the boxes that contain it most;
+* :func:`nearest_distance_histograms`, :func:`area_size_figure`, :func:`training_curves` -- the
+  chapter's other figures: one dataset's nearest-neighbour distances against thresholds, box
+  area against size, the held-out draws' training;
+* tables (:class:`~taskspace.plotting.tables.Table`): :func:`catalogue_table`,
+  :func:`kernel_table`, :func:`area_table`, :func:`held_out_table`, :func:`placements_table`.
 """
 
 from __future__ import annotations
@@ -18,12 +23,29 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Rectangle
 from matplotlib.transforms import Bbox
+from scipy.stats import spearmanr
 
+from taskspace.atlas.build import Atlas
+from taskspace.atlas.evaluate import HeldOutDraws, HeldOutPlacement, KernelCheck
+from taskspace.atlas.overlap import nearest_neighbour_distance
 from taskspace.atlas.placement import Placement
-from taskspace.boxes.geometry import Boxes
-from taskspace.plotting.boxes import _corners, _frame
+from taskspace.boxes.geometry import Boxes, log_volume
+from taskspace.plotting.boxes import box_corners, frame_boxes
+from taskspace.plotting.tables import Table, mean_std
 
-__all__ = ["atlas_figure", "placement_figure", "soft_overlap_picture"]
+__all__ = [
+    "area_size_figure",
+    "area_table",
+    "atlas_figure",
+    "catalogue_table",
+    "held_out_table",
+    "kernel_table",
+    "nearest_distance_histograms",
+    "placement_figure",
+    "placements_table",
+    "soft_overlap_picture",
+    "training_curves",
+]
 
 _GROUP_COLOURS = plt.get_cmap("tab10")
 
@@ -184,7 +206,7 @@ def atlas_figure(
         focus: names of boxes to zoom on: the view is fitted to them and only they are
             numbered (the others are still drawn). ``None``: the whole map.
     """
-    low, high = _corners(boxes)
+    low, high = box_corners(boxes)
     m = len(low)
     if len(names) != m or len(groups) != m or (sizes is not None and len(sizes) != m):
         raise ValueError(f"need one name, group (and size) per box: {m} boxes")
@@ -199,7 +221,7 @@ def atlas_figure(
     key = fig.add_axes((0.69, 0.02, 0.3, 0.96))
     key.axis("off")
     _draw_map(ax, low, high, colours, alpha=0.06)
-    _frame(ax, low[shown], high[shown], margin=0.03)
+    frame_boxes(ax, low[shown], high[shown], margin=0.03)
     _label_boxes(
         ax, low[shown], high[shown], [str(i + 1) for i in shown], [colours[i] for i in shown]
     )
@@ -232,7 +254,7 @@ def placement_figure(
 ) -> Figure:
     """The map with a placed dataset (filled) and the ``top`` boxes that contain most of it
     (outlined and labelled; chapter 7 and ``python -m taskspace.atlas place``)."""
-    low, high = _corners(boxes)
+    low, high = box_corners(boxes)
     if len(names) != len(low) or tuple(names) != placement.names:
         raise ValueError("the placement was made on another map (names differ)")
     colour_of = _group_colours(groups)
@@ -266,7 +288,7 @@ def placement_figure(
             label=f"{placement.name} ({placement.size} images)",
         )
     )
-    _frame(ax, np.vstack([low, new_low]), np.vstack([high, new_high]), margin=0.03)
+    frame_boxes(ax, np.vstack([low, new_low]), np.vstack([high, new_high]), margin=0.03)
     handles = [
         Rectangle((0, 0), 1, 1, facecolor=(*colour[:3], 0.2), edgecolor=colour)
         for colour in colour_of.values()
@@ -289,3 +311,138 @@ def placement_figure(
     ax.set_title(f"{placement.name} placed on the map of {len(names)} datasets", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def catalogue_table(atlas: Atlas) -> Table:
+    """Every dataset of the map: its name, group, number of images and recipe (chapter 7)."""
+    rows = [
+        {"dataset": name, "group": group, "images": count, "recipe": recipe}
+        for name, group, count, recipe in zip(
+            atlas.names, atlas.groups, atlas.counts.tolist(), atlas.recipes, strict=True
+        )
+    ]
+    return Table.from_rows(rows, caption=f"the {len(rows)} datasets of the {atlas.scale!r} map")
+
+
+def kernel_table(check: KernelCheck, datasets: int) -> Table:
+    """The kernel against brute force, and the whole matrix recomputed (chapter 7;
+    ``datasets``: the map's number of datasets)."""
+    n = len(check.datasets)
+    rows = [
+        {
+            "check": f"so of the {n} smallest datasets ({n * n} pairs, {check.images} images), "
+            "kernel vs float64 brute force",
+            "result": f"max |difference| {check.overlap_error:.2g}",
+        },
+        {
+            "check": "their thresholds t_j, kernel vs brute force",
+            "result": f"max |difference| {check.threshold_error:.2g}",
+        },
+        {
+            "check": f"the whole {datasets} x {datasets} matrix, recomputed on 1 thread "
+            f"({check.distances / 1e6:.0f} M nearest-neighbour distances)",
+            "result": f"{check.seconds:.1f} s, identical to the map's: {check.identical}",
+        },
+    ]
+    return Table.from_rows(rows, caption="the soft-overlap kernel")
+
+
+def nearest_distance_histograms(atlas: Atlas, of: str, targets: Sequence[str]) -> Figure:
+    """One panel per target dataset: the distances from each image of dataset ``of`` to its
+    nearest neighbour in the target, against the target's threshold ``t_j`` (dashed), titled
+    with ``so(of, target)`` (chapter 7)."""
+    unknown = sorted({of, *targets} - set(atlas.names))
+    if unknown:
+        raise ValueError(f"not on the map: {unknown}")
+    i = atlas.names.index(of)
+    points = atlas.pool[atlas.members[i]]
+    fig, axes = plt.subplots(1, len(targets), figsize=(3.5 * len(targets), 3), sharey=True)
+    for ax, target in zip(np.atleast_1d(axes), targets, strict=True):
+        j = atlas.names.index(target)
+        nearest = nearest_neighbour_distance(points, atlas.pool[atlas.members[j]])
+        threshold = float(atlas.thresholds[j])
+        ax.hist(nearest.numpy(), bins=30, color="#4c72b0")
+        ax.axvline(threshold, color="black", linestyle="--", label=f"t = {threshold:.2f}")
+        ax.set_title(f"to {target}: so = {float(atlas.overlap[i, j]):.2f}", fontsize=9)
+        ax.set_xlabel("distance to nearest neighbour")
+        ax.legend(fontsize=8)
+    np.atleast_1d(axes)[0].set_ylabel(f"images of {of}")
+    fig.tight_layout()
+    return fig
+
+
+def area_size_figure(boxes: Boxes, counts: torch.Tensor, groups: Sequence[str]) -> Figure:
+    """Each box's area against its dataset's number of images ``counts`` ``(m,)``, log-log,
+    coloured by group, Spearman's rho in the title (chapter 7)."""
+    areas = log_volume(boxes).exp().detach().cpu().numpy()
+    if not len(areas) == len(counts) == len(groups):
+        raise ValueError(f"{len(areas)} boxes, {len(counts)} counts, {len(groups)} groups")
+    rho = spearmanr(areas, counts.numpy()).statistic
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for group in dict.fromkeys(groups):
+        rows = [i for i, g in enumerate(groups) if g == group]
+        ax.scatter(counts[rows], areas[rows], label=group, s=25)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("images in the dataset")
+    ax.set_ylabel("box area")
+    ax.set_title(f"area vs size: Spearman {rho:.2f}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def area_table(atlas: Atlas, names: Sequence[str]) -> Table:
+    """Number of images and box area of the map datasets ``names`` (chapter 7)."""
+    areas = atlas.areas()
+    rows = []
+    for name in names:
+        i = atlas.names.index(name)
+        rows.append({"dataset": name, "images": int(atlas.counts[i]), "box area": float(areas[i])})
+    return Table.from_rows(rows, digits=3, caption="box area of datasets of one content")
+
+
+def training_curves(draws: HeldOutDraws, term: str = "overlap") -> Figure:
+    """The weighted loss ``term`` of the held-out draws' networks, mean over draws, one curve
+    per variant, by Adam step (chapter 7)."""
+    losses = torch.tensor(draws.history.losses[term])  # (steps, V R)
+    fig, ax = plt.subplots(figsize=(6.5, 3.2))
+    for variant in draws.variants:
+        ax.plot(losses[:, draws.networks(variant)].mean(1), label=variant)
+    ax.set_yscale("log")
+    ax.set_xlabel("Adam step (full batch)")
+    ax.set_ylabel(f"{term} loss (mean over draws)")
+    ax.set_title("held-out draws: training")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def held_out_table(draws: HeldOutDraws) -> Table:
+    """Spearman's rho of each method on the held-out pairs, mean ± std over draws (chapter 7)."""
+    rows = [
+        {"method": method, **{d: mean_std(values) for d, values in per_direction.items()}}
+        for method, per_direction in draws.scores.items()
+    ]
+    caption = (
+        f"held-out datasets, {len(draws.splits)} draws of {len(draws.splits[0].novel)}: "
+        "Spearman's rho of predicted against measured soft overlap"
+    )
+    return Table.from_rows(rows, caption=caption)
+
+
+def placements_table(placements: Sequence[HeldOutPlacement], top: int = 5) -> Table:
+    """Per placed held-out dataset: its top container (predicted, measured), how many of its
+    true supersets are among the ``top`` containers, and rho over the whole map (chapter 7)."""
+    rows = [
+        {
+            "held out": p.name,
+            "top container": p.top.name,
+            "predicted": p.top.predicted,
+            "measured": p.top.measured,
+            f"supersets in top {top}": f"{p.found}/{p.supersets}",
+            "rho": p.rho,
+        }
+        for p in placements
+    ]
+    return Table.from_rows(rows, caption="datasets kept off the map, placed")

@@ -29,15 +29,22 @@ from matplotlib.patches import Rectangle
 from taskspace.boxes.geometry import Boxes, log_overlap
 from taskspace.plotting.labels import label_points
 
-__all__ = ["box_figure", "box_panels", "sources_containing_targets"]
+__all__ = [
+    "box_corners",
+    "box_figure",
+    "box_panels",
+    "frame_boxes",
+    "sources_containing_targets",
+]
 
 _GREY = "#b0b0b0"
 #: Narrowest drawn side of a box in a zoomed panel, as a fraction of the panel's span.
 MIN_DRAWN = 0.012
 
 
-def _corners(boxes: Boxes) -> tuple[np.ndarray, np.ndarray]:
-    """``(N, 2)`` low and high corners as numpy arrays; refuses anything but 2-D boxes."""
+def box_corners(boxes: Boxes) -> tuple[np.ndarray, np.ndarray]:
+    """``(N, 2)`` low and high corners as numpy arrays; refuses anything but 2-D boxes (every
+    figure of 2-D boxes starts here, chapter 7's maps too)."""
     if boxes.low.dim() != 2 or boxes.dim != 2:
         raise ValueError(f"can only draw (N, 2) boxes, got {tuple(boxes.low.shape)}")
     return boxes.low.detach().cpu().double().numpy(), boxes.high.detach().cpu().double().numpy()
@@ -53,10 +60,11 @@ def _palette(keys: Sequence[str]) -> dict[str, tuple[float, ...]]:
     return {key: cmap(i % cmap.N) for i, key in enumerate(keys)}
 
 
-def _frame(
+def frame_boxes(
     ax: Axes, low: np.ndarray, high: np.ndarray, margin: float = 0.08, equal: bool = True
 ) -> np.ndarray:
-    """Axis limits around the boxes ``(M, 2)``, labelled axes; returns the ``(2,)`` spans.
+    """Axis limits around the boxes ``(M, 2)``, labelled axes; returns the ``(2,)`` spans (used
+    by every figure of 2-D boxes, chapter 7's maps too).
 
     ``equal``: one scale for both axes (the boxes' true shapes); otherwise each axis is zoomed
     to the boxes on its own.
@@ -105,7 +113,7 @@ def box_figure(
     """
     if legend not in ("inside", "outside", "none"):
         raise ValueError(f"legend must be 'inside', 'outside' or 'none', got {legend!r}")
-    low, high = _corners(boxes)
+    low, high = box_corners(boxes)
     if len(labels) != len(low) or (groups is not None and len(groups) != len(low)):
         raise ValueError(f"need one label (and group) per box: {len(low)} boxes")
     unknown = set(highlight or ()) - set(labels)
@@ -147,7 +155,7 @@ def box_figure(
             else {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "borderaxespad": 0.0}
         )
         ax.legend(handles, keys, fontsize=8, title="group", title_fontsize=8, **place)
-    _frame(ax, low, high)
+    frame_boxes(ax, low, high)
     ax.set_title(title, fontsize=10)
     return fig
 
@@ -174,7 +182,7 @@ def box_panels(
         columns: panels per row.
         title: the figure's title.
     """
-    low, high = _corners(boxes)
+    low, high = box_corners(boxes)
     if len(labels) != len(low) or len(groups) != len(low):
         raise ValueError(f"need one label and one group per box: {len(low)} boxes")
     keys = list(dict.fromkeys(groups))
@@ -184,7 +192,7 @@ def box_panels(
     panels = []
     for ax, key in zip(axes.flat, keys, strict=False):
         members = [i for i, g in enumerate(groups) if g == key]
-        span = _frame(ax, low[members], high[members], margin=0.12, equal=False)
+        span = frame_boxes(ax, low[members], high[members], margin=0.12, equal=False)
         lo, hi = _inflate(low, high, MIN_DRAWN * span)
         for i in range(len(low)):
             if i not in members:
@@ -246,7 +254,7 @@ def sources_containing_targets(
             legend then quotes each source's true affinity and its true rank among the target's
             known sources.
     """
-    low, high = _corners(boxes)
+    low, high = box_corners(boxes)
     if overlap.shape != (len(names), len(names)) or len(names) != len(low):
         raise ValueError(f"need (N, N) overlaps and N names for {len(low)} boxes")
     missing = [t for t in targets if t not in names]
@@ -261,7 +269,7 @@ def sources_containing_targets(
         t = names.index(target)
         sources = torch.argsort(scores[t], descending=True)[:top].tolist()
         shown = [t, *sources]
-        span = _frame(ax, low[shown], high[shown], margin=0.15, equal=False)
+        span = frame_boxes(ax, low[shown], high[shown], margin=0.15, equal=False)
         lo, hi = _inflate(low, high, MIN_DRAWN * span)
         for i in range(len(names)):
             _draw(ax, lo[i], hi[i], facecolor="none", edgecolor=_GREY, linewidth=0.5)
