@@ -6,6 +6,7 @@
 * :mod:`~taskspace.agreement.tasks` — human-, random-, random-network- and pixel-labelled tasks;
 * :mod:`~taskspace.agreement.measure` — one cached measurement: train, predict, keep the numbers;
 * :mod:`~taskspace.agreement.proxy` — the differentiable proxy-AS and its meta-gradient (ch. 9);
+* :mod:`~taskspace.agreement.benchmark` — time and peak memory of that meta-gradient (ch. 9);
 * :mod:`~taskspace.agreement.discovery` — task encoders, discovering tasks, task similarity (ch. 9);
 * :mod:`~taskspace.agreement.splits` — adversarial train/test splits and their evaluation (ch. 10);
 * :mod:`~taskspace.cache` — the disk cache behind the measurements (and chapter 4's boxes).
@@ -42,6 +43,7 @@ from taskspace.agreement.score import (
     proposition1,
 )
 from taskspace.agreement.splits import (
+    SmallSplitWarning,
     SplitEvaluation,
     TrainTestSplit,
     adversarial_split,
@@ -73,6 +75,7 @@ __all__ = [
     "ProxyConfig",
     "ResNet18",
     "SmallCNN",
+    "SmallSplitWarning",
     "SplitEvaluation",
     "Stochasticity",
     "TaskEncoder",
