@@ -5,6 +5,7 @@
 * :mod:`~taskspace.agreement.score` — the agreement score, accuracy, Proposition 1;
 * :mod:`~taskspace.agreement.tasks` — human-, random-, random-network- and pixel-labelled tasks;
 * :mod:`~taskspace.agreement.measure` — one cached measurement: train, predict, keep the numbers;
+* :mod:`~taskspace.agreement.recipes` — chapter 8's settings per scale, images and tasks (ch. 8-10);
 * :mod:`~taskspace.agreement.proxy` — the differentiable proxy-AS and its meta-gradient (ch. 9);
 * :mod:`~taskspace.agreement.benchmark` — time and peak memory of that meta-gradient (ch. 9);
 * :mod:`~taskspace.agreement.discovery` — task encoders, discovering tasks, task similarity (ch. 9);
