@@ -9,7 +9,9 @@
 * :mod:`~taskspace.agreement.proxy` — the differentiable proxy-AS and its meta-gradient (ch. 9);
 * :mod:`~taskspace.agreement.benchmark` — time and peak memory of that meta-gradient (ch. 9);
 * :mod:`~taskspace.agreement.discovery` — task encoders, discovering tasks, task similarity (ch. 9);
+* :mod:`~taskspace.agreement.discovery_experiments` — chapter 9's settings and experiments;
 * :mod:`~taskspace.agreement.splits` — adversarial train/test splits and their evaluation (ch. 10);
+* :mod:`~taskspace.agreement.split_experiments` — chapter 10's settings and experiments;
 * :mod:`~taskspace.cache` — the disk cache behind the measurements (and chapter 4's boxes).
 """
 
