@@ -3,7 +3,7 @@ recompute (chapter 9).
 
 Prints one JSON line per (strategy, K) with the seconds (wall clock, and the measuring process's
 CPU time, steadier on a shared machine) and the peak memory of one proxy-AS and its backward
-pass to a task network (``taskspace.agreement.proxy.benchmark_meta_gradients``), all measured in
+pass to a task network (``taskspace.agreement.benchmark.benchmark_meta_gradients``), all measured in
 the same run, and the ratios to ``higher`` (the library the paper's code uses):
 ``seconds_ratio``, ``cpu_seconds_ratio``, ``peak_ratio``, and ``gradient_difference``, the
 relative L2 distance of the meta-gradient from ``higher``'s (0: bitwise equal). On a CPU: chapter 8's small CNN (task and
@@ -25,7 +25,7 @@ import platform
 import torch
 
 from taskspace.agreement import NetworkSpec
-from taskspace.agreement.proxy import benchmark_meta_gradients
+from taskspace.agreement.benchmark import benchmark_meta_gradients
 from taskspace.device import default_device
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from taskspace.agreement import (
     random_split_like,
     target_groups,
 )
-from taskspace.agreement.splits import one_sided_classes
+from taskspace.agreement.splits import FEW_IMAGES, SmallSplitWarning, one_sided_classes
 from taskspace.data.images import load_digits
 
 
@@ -47,6 +48,11 @@ def assert_partition(split: TrainTestSplit, chosen: torch.Tensor) -> None:
         assert part.dtype == torch.int64 and torch.equal(part, part.sort().values)
 
 
+# hand-made examples of a few images: their splits are small on purpose
+small_splits = pytest.mark.filterwarnings("ignore::taskspace.agreement.splits.SmallSplitWarning")
+
+
+@small_splits
 def test_eq7_on_a_hand_made_example() -> None:
     labels = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3])
     spurious = torch.tensor([1, 1, 0, 0, 0, 0, 1, 1])
@@ -127,6 +133,7 @@ def test_random_split_has_the_same_images_and_class_counts_in_each_part() -> Non
     assert not torch.equal(baseline.train, random_split_like(split, labels, seed=1).train)
 
 
+@small_splits
 def test_errors_name_the_problem() -> None:
     labels = torch.tensor([0, 1, 0, 1, 0, 1])
     with pytest.raises(ValueError, match="same images: got 6 and 5"):
@@ -193,6 +200,7 @@ def test_evaluation_measures_accuracy_and_agreement_on_the_test_part(
         evaluate_split(NetworkSpec("mlp", 1, 8), images, labels[:399], split)
 
 
+@small_splits
 def test_one_sided_classes_on_a_hand_made_example() -> None:
     labels = torch.tensor([0, 0, 1, 1, 2, 2, 3])
     spurious = torch.tensor([0, 1, 1, 1, 0, 0, 1])
@@ -203,6 +211,7 @@ def test_one_sided_classes_on_a_hand_made_example() -> None:
         one_sided_classes(labels, labels)
 
 
+@small_splits
 @pytest.mark.parametrize("num_classes", [2, 4])
 def test_one_sided_classes_are_exactly_what_adversarial_split_refuses(num_classes: int) -> None:
     all_c1 = [
@@ -224,3 +233,79 @@ def test_one_sided_classes_are_exactly_what_adversarial_split_refuses(num_classe
             else:
                 assert not one_sided, (seed, c1)
     assert 0 < refused < 60 * len(all_c1)  # both cases occurred
+
+
+def test_bool_and_other_integer_labels_give_the_int64_split() -> None:
+    data = load_digits()
+    digits, brightness = data.labels, data.images.mean((1, 2, 3))
+    spurious = brightness > brightness.median()
+    split = adversarial_split(digits >= 5, spurious)  # the natural way to write a binary target
+    reference = adversarial_split((digits >= 5).long(), spurious.long())
+    assert torch.equal(split.train, reference.train) and torch.equal(split.test, reference.test)
+    narrow = adversarial_split((digits >= 5).to(torch.int32), spurious.to(torch.uint8))
+    assert torch.equal(narrow.train, reference.train)
+    baseline = random_split_like(split, digits >= 5, seed=0)
+    assert torch.equal(baseline.class_counts(digits >= 5), split.class_counts(digits >= 5))
+    assert one_sided_classes(digits >= 5, spurious) == []
+
+
+@small_splits
+def test_a_target_with_one_class_is_named_as_the_problem() -> None:
+    spurious = torch.tensor([0, 1, 1, 0, 1, 0])
+    for zeros in (torch.zeros(6, dtype=torch.long), torch.zeros(6, dtype=torch.bool)):
+        with pytest.raises(ValueError, match="same label 0: a target with one class"):
+            adversarial_split(zeros, spurious)
+        with pytest.raises(ValueError, match="same label 0"):  # num_classes does not help
+            adversarial_split(zeros, spurious, num_classes=2)
+    with pytest.raises(ValueError, match=r"no image of classes \[2\] \(num_classes = 4\)"):
+        adversarial_split(torch.tensor([0, 1, 3, 0, 1, 3]), spurious, positive_classes=(0, 1),
+                          num_classes=4)  # fmt: skip
+
+
+@small_splits
+def test_random_split_like_checks_its_inputs() -> None:
+    labels = torch.tensor([0, 1, 0, 1, 0, 1, 0, 1])
+    split = adversarial_split(labels, torch.tensor([0, 1, 1, 0, 0, 1, 1, 0]), balance="none")
+    assert split.n_images == 8
+    with pytest.raises(ValueError, match="made for a set of 8 images, got labels of 9"):
+        random_split_like(split, torch.cat([labels, labels[:1]]), seed=0)
+    with pytest.raises(ValueError, match="made for a set of 8 images, got labels of 6"):
+        random_split_like(split, labels[:6], seed=0)
+    empty = TrainTestSplit(torch.tensor([0, 1]), torch.tensor([], dtype=torch.long))
+    with pytest.raises(ValueError, match="2 training and 0 test images"):
+        random_split_like(empty, labels, seed=0)
+    by_hand = TrainTestSplit(torch.tensor([0, 9]), torch.tensor([1]))  # no n_images: bound check
+    with pytest.raises(ValueError, match="indexes image 9 of only 8"):
+        random_split_like(by_hand, labels, seed=0)
+    with pytest.raises(ValueError, match="share images"):
+        TrainTestSplit(torch.tensor([0, 1]), torch.tensor([1, 2]))
+    with pytest.raises(ValueError, match="indexes image 8 of a set of 8"):
+        TrainTestSplit(torch.tensor([0, 8]), torch.tensor([1]), n_images=8)
+    with pytest.raises(ValueError, match="training part must be"):
+        TrainTestSplit(torch.tensor([0.0]), torch.tensor([1]))
+
+
+def test_a_split_that_keeps_few_images_warns() -> None:
+    labels = torch.arange(40) % 2
+    spurious = (torch.arange(40) // 2) % 2  # every one of Eq. 6's four groups: 10 images
+    with pytest.warns(
+        SmallSplitWarning, match=f"only 20 training and 20 test images of 40.*< {FEW_IMAGES}"
+    ):
+        adversarial_split(labels, spurious)  # fmt: skip
+    # 2 + 2 images: one image of class 1 agrees with the spurious task, one disagrees
+    labels, spurious = torch.arange(400) % 2, torch.zeros(400, dtype=torch.long)
+    spurious[:200:2], spurious[1], spurious[201:] = 1, 1, 1
+    with pytest.warns(SmallSplitWarning, match="only 2 training and 2 test images of 400"):
+        split = adversarial_split(labels, spurious)
+    assert len(split.train) == len(split.test) == 2
+
+
+def test_a_split_with_enough_images_does_not_warn() -> None:
+    labels = torch.arange(2 * FEW_IMAGES) % 2
+    spurious = torch.cat([labels[:FEW_IMAGES], 1 - labels[FEW_IMAGES:]])  # FEW_IMAGES per part
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SmallSplitWarning)
+        split = adversarial_split(labels, spurious, balance="none")
+    assert len(split.train) == len(split.test) == FEW_IMAGES
+    with pytest.warns(SmallSplitWarning):
+        adversarial_split(labels[1:], spurious[1:], balance="none")

@@ -7,8 +7,11 @@
 * :mod:`~taskspace.agreement.measure` — one cached measurement: train, predict, keep the numbers;
 * :mod:`~taskspace.agreement.recipes` — chapter 8's settings per scale, images and tasks (ch. 8-10);
 * :mod:`~taskspace.agreement.proxy` — the differentiable proxy-AS and its meta-gradient (ch. 9);
+* :mod:`~taskspace.agreement.benchmark` — time and peak memory of that meta-gradient (ch. 9);
 * :mod:`~taskspace.agreement.discovery` — task encoders, discovering tasks, task similarity (ch. 9);
+* :mod:`~taskspace.agreement.discovery_experiments` — chapter 9's settings and experiments;
 * :mod:`~taskspace.agreement.splits` — adversarial train/test splits and their evaluation (ch. 10);
+* :mod:`~taskspace.agreement.split_experiments` — chapter 10's settings and experiments;
 * :mod:`~taskspace.cache` — the disk cache behind the measurements (and chapter 4's boxes).
 """
 
@@ -43,6 +46,7 @@ from taskspace.agreement.score import (
     proposition1,
 )
 from taskspace.agreement.splits import (
+    SmallSplitWarning,
     SplitEvaluation,
     TrainTestSplit,
     adversarial_split,
@@ -74,6 +78,7 @@ __all__ = [
     "ProxyConfig",
     "ResNet18",
     "SmallCNN",
+    "SmallSplitWarning",
     "SplitEvaluation",
     "Stochasticity",
     "TaskEncoder",

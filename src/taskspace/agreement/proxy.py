@@ -38,8 +38,6 @@ switched off, so that re-running a step in the backward pass cannot change any s
 
 from __future__ import annotations
 
-import multiprocessing
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
@@ -55,7 +53,7 @@ from taskspace.agreement.networks import NetworkSpec
 __all__ = [
     "META_GRADIENTS",
     "ProxyConfig",
-    "benchmark_meta_gradients",
+    "SoftLabels",
     "inner_batches",
     "inner_networks",
     "pair_agreement",
@@ -430,165 +428,3 @@ def proxy_agreement(
         return _proxy_higher(soft_labels, inner_spec, networks, images, batches, config)
     recompute = meta_gradient == "recompute"
     return _proxy_functional(soft_labels, inner_spec, networks, images, batches, config, recompute)
-
-
-def _task_soft_labels(task_spec: NetworkSpec, like: torch.Tensor) -> tuple[nn.Module, SoftLabels]:
-    """A random task network (BatchNorm on batch statistics, so it is a pure function) and its
-    soft labels: the benchmark's task."""
-    task = _batch_statistics_only(task_spec.build(seed=1234)).to(like.device, like.dtype).train()
-    return task, lambda batch: torch.softmax(task(batch), -1)
-
-
-def _peak_resident_bytes() -> int:
-    """This process's peak resident set size so far (Linux: ``ru_maxrss`` is in KiB)."""
-    import resource  # Unix only
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _one_measurement(
-    task_spec: NetworkSpec,
-    inner_spec: NetworkSpec,
-    images: torch.Tensor,
-    config: ProxyConfig,
-    strategy: str,
-) -> dict[str, object]:
-    """Seconds, peak memory above the start, proxy and gradient of one proxy + backward."""
-    task, soft_labels = _task_soft_labels(task_spec, images)
-    cuda = images.device.type == "cuda"
-
-    def run(steps: int) -> torch.Tensor:
-        task.zero_grad(set_to_none=True)
-        proxy = proxy_agreement(
-            soft_labels,
-            inner_spec,
-            images,
-            config=ProxyConfig(**{**config.as_key(), "inner_steps": steps}),
-            meta_gradient=strategy,
-        )
-        proxy.backward()
-        return proxy.detach()
-
-    run(2)  # warm-up: first-call costs are not the strategy's
-    if cuda:
-        torch.cuda.synchronize(images.device)
-        torch.cuda.reset_peak_memory_stats(images.device)
-        before = torch.cuda.memory_allocated(images.device)
-    else:
-        before = _peak_resident_bytes()
-    start, start_cpu = time.perf_counter(), time.process_time()
-    proxy = run(config.inner_steps)
-    if cuda:
-        torch.cuda.synchronize(images.device)
-    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
-    if cuda:
-        peak = torch.cuda.max_memory_allocated(images.device) - before
-    else:
-        peak = _peak_resident_bytes() - before
-    gradient = torch.cat([p.grad.flatten() for p in task.parameters() if p.grad is not None])
-    return {
-        "seconds": seconds,
-        "cpu_seconds": cpu_seconds,
-        "peak_mb": peak / 2**20,
-        "proxy": proxy.item(),
-        "gradient": gradient.detach().cpu(),
-    }
-
-
-def _measure_in_child(arguments: tuple, results: multiprocessing.Queue) -> None:
-    """Run :func:`_one_measurement` in a fresh process, so its peak RSS is this run's alone."""
-    threads, task_spec, inner_spec, images, config, strategy = arguments
-    torch.set_num_threads(threads)
-    try:  # plain numpy arrays through the queue: torch's shared-memory tensors die with the child
-        values = _one_measurement(task_spec, inner_spec, torch.from_numpy(images), config, strategy)
-        results.put({**values, "gradient": values["gradient"].numpy()})
-    except BaseException as error:
-        results.put(error)
-
-
-def _measure(
-    task_spec: NetworkSpec,
-    inner_spec: NetworkSpec,
-    images: torch.Tensor,
-    config: ProxyConfig,
-    strategy: str,
-    isolate: bool,
-) -> dict[str, object]:
-    if images.device.type != "cpu" or not isolate:
-        return _one_measurement(task_spec, inner_spec, images, config, strategy)
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    arguments = (torch.get_num_threads(), task_spec, inner_spec, images.numpy(), config, strategy)
-    child = context.Process(target=_measure_in_child, args=(arguments, results))
-    child.start()
-    outcome = results.get()
-    child.join()
-    if isinstance(outcome, BaseException):
-        raise RuntimeError(f"the {strategy} measurement failed: {outcome!r}") from outcome
-    return {**outcome, "gradient": torch.from_numpy(outcome["gradient"])}
-
-
-def benchmark_meta_gradients(
-    task_spec: NetworkSpec,
-    inner_spec: NetworkSpec,
-    images: torch.Tensor,
-    *,
-    steps: Sequence[int] = (10, 50),
-    strategies: Sequence[str] = META_GRADIENTS,
-    batch_size: int = 128,
-    isolate: bool = True,
-) -> list[dict[str, object]]:
-    """Time and peak memory of one proxy-AS and its meta-gradient, per strategy and ``K``
-    (chapter 9, ``bench/metagrad.py``).
-
-    A random task network ``task_spec`` (its softmax is the task's soft labels) and two inner
-    networks ``inner_spec`` train for ``K`` steps on batches of ``images`` (``(N, C, H, W)``, on
-    the device measured); ``proxy.backward()`` then reaches the task network. On a CPU every
-    measurement runs in a fresh process (with this process's number of torch threads) and the
-    peak memory is the growth of its peak resident set during the run; on a GPU it is
-    ``torch.cuda.max_memory_allocated`` above what was allocated before. A warm-up with
-    ``K = 2`` comes first. ``isolate=False`` measures on the CPU in this process (quicker; the
-    peak then only counts growth beyond this process's earlier peak).
-
-    Returns:
-        one dict per ``(K, strategy)``: ``device``, ``task``, ``inner``, ``batch_size``,
-        ``inner_steps``, ``strategy``, ``seconds`` (wall clock), ``cpu_seconds`` (this
-        process's CPU time: on a shared CPU less disturbed by other jobs than the wall clock),
-        ``peak_mb``, ``proxy``, and the ratios to the first strategy (``"higher"`` by default):
-        ``seconds_ratio``, ``cpu_seconds_ratio``, ``peak_ratio``, and
-        ``gradient_difference`` (relative L2 distance of the meta-gradients; 0 is bitwise equal).
-    """
-    unknown = set(strategies) - set(META_GRADIENTS)
-    if unknown or not strategies:
-        raise ValueError(f"strategies must be among {META_GRADIENTS}, got {list(strategies)}")
-    rows: list[dict[str, object]] = []
-    for inner_steps in steps:
-        config = ProxyConfig(inner_steps=inner_steps, batch_size=batch_size)
-        measured = {
-            s: _measure(task_spec, inner_spec, images, config, s, isolate) for s in strategies
-        }
-        first = measured[strategies[0]]
-        for strategy, values in measured.items():
-            gradient = values["gradient"]
-            reference = first["gradient"]
-            rows.append(
-                {
-                    "device": images.device.type,
-                    "task": task_spec.label,
-                    "inner": inner_spec.label,
-                    "batch_size": batch_size,
-                    "inner_steps": inner_steps,
-                    "strategy": strategy,
-                    "seconds": values["seconds"],
-                    "cpu_seconds": values["cpu_seconds"],
-                    "peak_mb": values["peak_mb"],
-                    "proxy": values["proxy"],
-                    "seconds_ratio": values["seconds"] / first["seconds"],
-                    "cpu_seconds_ratio": values["cpu_seconds"] / first["cpu_seconds"],
-                    "peak_ratio": values["peak_mb"] / max(first["peak_mb"], 1e-9),
-                    "gradient_difference": (
-                        (gradient - reference).norm() / reference.norm()
-                    ).item(),
-                }
-            )
-    return rows

@@ -36,6 +36,7 @@ part, the test accuracy and the agreement score (appendix F), via Proposition 1.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -48,6 +49,8 @@ from taskspace.agreement.score import Proposition1, proposition1
 
 __all__ = [
     "BALANCES",
+    "FEW_IMAGES",
+    "SmallSplitWarning",
     "SplitEvaluation",
     "TrainTestSplit",
     "adversarial_split",
@@ -60,6 +63,16 @@ __all__ = [
 PARTS = ("training", "test")
 
 
+FEW_IMAGES = 25
+"""A part with fewer images than this gets a :class:`SmallSplitWarning`: the accuracy measured on
+``n`` test images has a standard error of up to ``0.5 / sqrt(n)``, above 0.1 for ``n < 25`` —
+as large as the differences between splits that Table 1 is about."""
+
+
+class SmallSplitWarning(UserWarning):
+    """A split keeps fewer than :data:`FEW_IMAGES` images in a part (chapter 10)."""
+
+
 @dataclass(frozen=True)
 class TrainTestSplit:
     """A partition of chosen images of a labelled set into a training and a test part.
@@ -67,10 +80,29 @@ class TrainTestSplit:
     Attributes:
         train: ``(N_tr,)`` int64 sorted indices (into the labelled set) of the training images.
         test: ``(N_te,)`` int64 sorted indices of the test images; disjoint from ``train``.
+        n_images: ``N``, the size of the labelled set the indices point into (checked against
+            the labels a split is used with), or ``None`` when unknown (a split made by hand).
     """
 
     train: torch.Tensor
     test: torch.Tensor
+    n_images: int | None = None
+
+    def __post_init__(self) -> None:
+        for part, indices in zip(PARTS, (self.train, self.test), strict=True):
+            if indices.ndim != 1 or indices.dtype != torch.int64:
+                raise ValueError(
+                    f"the {part} part must be (N,) int64 indices, got {indices.dtype} "
+                    f"{tuple(indices.shape)}"
+                )
+            if indices.numel() and indices.min() < 0:
+                raise ValueError(f"the {part} part holds a negative index {int(indices.min())}")
+        if self.n_images is not None and self.chosen.numel() and self.chosen[-1] >= self.n_images:
+            raise ValueError(
+                f"the split indexes image {int(self.chosen[-1])} of a set of {self.n_images}"
+            )
+        if self.chosen.unique().numel() != self.chosen.numel():
+            raise ValueError("the training and test parts share images (or repeat one)")
 
     @property
     def chosen(self) -> torch.Tensor:
@@ -81,20 +113,26 @@ class TrainTestSplit:
         """``(2, K)`` int64: images of every class in the training (row 0) and test part (row 1).
 
         Args:
-            labels: ``(N,)`` int64 labels of the whole labelled set.
+            labels: ``(N,)`` int64 (or bool) labels of the whole labelled set.
             num_classes: ``K`` (default ``labels.max() + 1``).
         """
+        labels = _task("labels", labels)
         k = int(labels.max()) + 1 if num_classes is None else num_classes
         return torch.stack(
             [torch.bincount(labels[part], minlength=k) for part in (self.train, self.test)]
         )
 
 
-def _check_task(name: str, labels: torch.Tensor) -> None:
-    if labels.ndim != 1 or labels.dtype != torch.int64:
-        raise ValueError(f"{name} must be (N,) int64, got {labels.dtype} {tuple(labels.shape)}")
+def _task(name: str, labels: torch.Tensor) -> torch.Tensor:
+    """``labels`` as ``(N,)`` int64 class indices (bool and other integer types converted)."""
+    if labels.ndim != 1 or labels.dtype.is_floating_point or labels.dtype.is_complex:
+        raise ValueError(
+            f"{name} must be (N,) class indices (int64, any integer type, or bool), got "
+            f"{labels.dtype} {tuple(labels.shape)}"
+        )
     if labels.numel() == 0 or labels.min() < 0:
         raise ValueError(f"{name} must be non-empty non-negative class indices")
+    return labels.long()
 
 
 def _checked_classes(positive_classes: Sequence[int], num_classes: int) -> list[int]:
@@ -155,6 +193,19 @@ def _subsample(
     return torch.cat(picked).sort().values
 
 
+def _binary_spurious(labels: torch.Tensor, spurious: torch.Tensor) -> torch.Tensor:
+    """``spurious`` as ``(N,)`` int64 0/1 labels of the same images as ``labels``."""
+    spurious = _task("spurious", spurious)
+    if labels.shape != spurious.shape:
+        raise ValueError(
+            f"labels and spurious must label the same images: got {labels.numel()} and "
+            f"{spurious.numel()} labels"
+        )
+    if spurious.max() > 1:
+        raise ValueError(f"spurious must be a binary task (0/1), found label {spurious.max()}")
+    return spurious
+
+
 def one_sided_classes(
     labels: torch.Tensor, spurious: torch.Tensor, num_classes: int | None = None
 ) -> list[int]:
@@ -166,25 +217,36 @@ def one_sided_classes(
     can split this target. A class without any image counts as one-sided.
 
     Args:
-        labels: ``(N,)`` int64 target labels in ``0 .. K - 1``.
-        spurious: ``(N,)`` int64 binary labels of the spurious task.
+        labels: ``(N,)`` int64 (or bool) target labels in ``0 .. K - 1``.
+        spurious: ``(N,)`` int64 (or bool) binary labels of the spurious task.
         num_classes: ``K`` (default ``labels.max() + 1``).
 
     Returns:
         the one-sided classes, in increasing order.
     """
-    _check_task("labels", labels)
-    _check_task("spurious", spurious)
-    if labels.shape != spurious.shape or spurious.max() > 1:
-        raise ValueError(
-            f"spurious must be binary (0/1) labels of the same {labels.numel()} images, got "
-            f"{spurious.numel()} labels up to {int(spurious.max())}"
-        )
+    labels = _task("labels", labels).cpu()
+    spurious = _binary_spurious(labels, spurious).cpu()
     k = int(labels.max()) + 1 if num_classes is None else num_classes
-    labels, spurious = labels.cpu(), spurious.cpu()
     images = torch.bincount(labels, minlength=k)
     ones = torch.bincount(labels, weights=spurious.double(), minlength=k).long()
     return torch.nonzero((ones == 0) | (ones == images)).squeeze(1).tolist()
+
+
+def _check_classes_present(labels: torch.Tensor, num_classes: int) -> None:
+    """A target to split needs two classes or more, each with an image."""
+    counts = torch.bincount(labels, minlength=num_classes)
+    present = torch.nonzero(counts).squeeze(1).tolist()
+    if len(present) < 2:
+        raise ValueError(
+            f"the target gives all {labels.numel()} images the same label {present[0]}: a "
+            "target with one class has nothing to tell apart, so there is nothing to split"
+        )
+    if len(present) < num_classes:
+        missing = sorted(set(range(num_classes)) - set(present))
+        raise ValueError(
+            f"the target has no image of classes {missing} (num_classes = {num_classes}): "
+            "neither part could hold them; relabel the classes 0..K-1 or pass num_classes"
+        )
 
 
 def _check_no_empty_class(split: TrainTestSplit, labels: torch.Tensor, num_classes: int) -> None:
@@ -197,6 +259,20 @@ def _check_no_empty_class(split: TrainTestSplit, labels: torch.Tensor, num_class
                 "spurious task gives all their images the same label; choose another spurious "
                 "task (or other classes C1)"
             )
+
+
+def _warn_if_small(split: TrainTestSplit, available: int) -> None:
+    """A :class:`SmallSplitWarning` when a part keeps fewer than :data:`FEW_IMAGES` images."""
+    n_train, n_test = len(split.train), len(split.test)
+    if min(n_train, n_test) < FEW_IMAGES:
+        warnings.warn(
+            f"the split keeps only {n_train} training and {n_test} test "
+            f"images of {available}: a test accuracy on n < {FEW_IMAGES} images has a "
+            f"standard error of up to 0.5/sqrt(n) > 0.1; use more images, another spurious "
+            f"task, or balance='matched' (uniform balance keeps the rarest class's count)",
+            SmallSplitWarning,
+            stacklevel=3,
+        )
 
 
 def adversarial_split(
@@ -215,8 +291,9 @@ def adversarial_split(
     training part, target = 1 - spurious on the test part). Introduced in chapter 10.
 
     Args:
-        labels: ``(N,)`` int64 target labels ``tau(x)`` in ``0 .. K - 1``.
-        spurious: ``(N,)`` int64 binary labels ``tau_d(x)`` of the high-AS task.
+        labels: ``(N,)`` target labels ``tau(x)`` in ``0 .. K - 1``: int64, any integer type,
+            or bool (a binary target such as ``digits >= 5``).
+        spurious: ``(N,)`` binary labels ``tau_d(x)`` of the high-AS task (integer or bool).
         positive_classes: ``C1`` of Eq. 7; required for a target with ``K > 2`` (a binary target
             defaults to ``C1 = {1}``, Eq. 6).
         num_classes: ``K`` (default ``labels.max() + 1``).
@@ -225,28 +302,23 @@ def adversarial_split(
         seed: which images the subsampling keeps.
 
     Returns:
-        the :class:`TrainTestSplit` (indices into ``labels``, on the CPU).
+        the :class:`TrainTestSplit` (indices into ``labels``, on the CPU). A part with fewer
+        than :data:`FEW_IMAGES` images gets a :class:`SmallSplitWarning`.
 
     Raises:
-        ValueError: mismatched lengths, a non-binary spurious task, a spurious task equal to the
-            target side ``1[labels in C1]`` or to its flip (one part would be empty), or a class
-            left without images in either part.
+        ValueError: mismatched lengths, a non-binary spurious task, a target with one class (or
+            a class without images), a spurious task equal to the target side
+            ``1[labels in C1]`` or to its flip (one part would be empty), or a class left
+            without images in either part.
     """
-    _check_task("labels", labels)
-    _check_task("spurious", spurious)
-    if labels.shape != spurious.shape:
-        raise ValueError(
-            f"labels and spurious must label the same images: got {labels.numel()} and "
-            f"{spurious.numel()} labels"
-        )
-    if spurious.max() > 1:
-        raise ValueError(f"spurious must be a binary task (0/1), found label {spurious.max()}")
+    labels = _task("labels", labels).cpu()
+    spurious = _binary_spurious(labels, spurious).cpu()
     if balance not in BALANCES:
         raise ValueError(f"balance must be one of {BALANCES}, got {balance!r}")
-    labels, spurious = labels.cpu(), spurious.cpu()
     k = int(labels.max()) + 1 if num_classes is None else num_classes
     if labels.max() >= k:
         raise ValueError(f"labels must lie in 0..{k - 1}, found {labels.max()}")
+    _check_classes_present(labels, k)
     same = target_groups(labels, positive_classes, k) == spurious
     if same.all() or not same.any():
         kind = "equals" if same.all() else "is the flip of"
@@ -260,10 +332,13 @@ def adversarial_split(
     _check_no_empty_class(split, labels, k)
     keep = _kept_counts(split.class_counts(labels, k), balance)
     generator = torch.Generator().manual_seed(seed)
-    return TrainTestSplit(
+    kept = TrainTestSplit(
         _subsample(split.train, labels, keep[0], generator),
         _subsample(split.test, labels, keep[1], generator),
+        n_images=labels.numel(),
     )
+    _warn_if_small(kept, labels.numel())
+    return kept
 
 
 def random_split_like(split: TrainTestSplit, labels: torch.Tensor, seed: int) -> TrainTestSplit:
@@ -274,16 +349,26 @@ def random_split_like(split: TrainTestSplit, labels: torch.Tensor, seed: int) ->
     the same images, with the same sizes and class balance. Introduced in chapter 10.
 
     Args:
-        split: the split to match (e.g. from :func:`adversarial_split`).
-        labels: ``(N,)`` int64 target labels of the whole labelled set.
+        split: the split to match (e.g. from :func:`adversarial_split`); neither part empty.
+        labels: ``(N,)`` int64 (or bool) target labels of the whole labelled set the split's
+            indices point into (``N = split.n_images`` where the split knows it).
         seed: the random partition.
     """
-    _check_task("labels", labels)
-    labels = labels.cpu()
-    generator = torch.Generator().manual_seed(seed)
+    labels = _task("labels", labels).cpu()
+    if split.n_images is not None and labels.numel() != split.n_images:
+        raise ValueError(
+            f"the split was made for a set of {split.n_images} images, got labels of "
+            f"{labels.numel()}: pass the labels the split was made from"
+        )
+    if not len(split.train) or not len(split.test):
+        raise ValueError(
+            f"the split to match has {len(split.train)} training and {len(split.test)} test "
+            "images: a random split like it needs images in both parts"
+        )
     chosen = split.chosen
-    if chosen.numel() and chosen.max() >= labels.numel():
+    if chosen.max() >= labels.numel():
         raise ValueError(f"the split indexes image {chosen.max()} of only {labels.numel()}")
+    generator = torch.Generator().manual_seed(seed)
     train_counts = split.class_counts(labels)[0]
     train, test = [], []
     for cls, n_train in enumerate(train_counts.tolist()):
@@ -291,7 +376,9 @@ def random_split_like(split: TrainTestSplit, labels: torch.Tensor, seed: int) ->
         members = members[torch.randperm(members.numel(), generator=generator)]
         train.append(members[:n_train])
         test.append(members[n_train:])
-    return TrainTestSplit(torch.cat(train).sort().values, torch.cat(test).sort().values)
+    return TrainTestSplit(
+        torch.cat(train).sort().values, torch.cat(test).sort().values, n_images=labels.numel()
+    )
 
 
 @dataclass(frozen=True)
@@ -345,12 +432,13 @@ def evaluate_split(
     Args:
         spec: the architecture (``spec.num_classes`` must cover the labels).
         images: ``(N, C, H, W)`` the whole labelled set.
-        labels: ``(N,)`` int64 target labels.
+        labels: ``(N,)`` int64 (or bool) target labels.
         split: which images train and which test.
         seeds: one ensemble per seed; their spread is the spread over training runs.
         n_networks: ``E >= 2`` networks per ensemble (the AS needs a pair).
         config, device, use_cache: as for :func:`~taskspace.agreement.measure_agreement`.
     """
+    labels = _task("labels", labels)
     if images.shape[0] != labels.numel():
         raise ValueError(f"{images.shape[0]} images but {labels.numel()} labels")
     if n_networks < 2 or not seeds:
