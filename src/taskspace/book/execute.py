@@ -31,7 +31,9 @@ def run(notebooks: Sequence[Path], scale: str, output_dir: Path | None = None) -
     in_place = scale == "book" and output_dir is None
     if not in_place and output_dir is None:
         raise ValueError(f"scale {scale!r} needs an output_dir (only 'book' runs in place)")
-    env = {"TASKSPACE_QUIET": "1"}  # progress bars are for people, not for committed outputs
+    # Progress bars are for people, not for committed outputs: ours, and transformers' "Loading
+    # weights" bar, which a first (cold-cache) run of chapters 2 and 4 would write to stderr.
+    env = {"TASKSPACE_QUIET": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
     if not in_place:
         env["TASKSPACE_RESULTS_DIR"] = str(Path(output_dir, "results").resolve())
     executed = []
