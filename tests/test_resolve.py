@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from taskspace.cache import atomic_write_bytes
 from taskspace.data.resolve import (
     ChecksumError,
     DataNotFoundError,
     Source,
-    atomic_write_bytes,
     resolve,
 )
 

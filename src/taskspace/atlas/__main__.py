@@ -28,8 +28,9 @@ from pathlib import Path
 
 from taskspace.atlas.build import SCALES, atlas_path, load_atlas
 from taskspace.atlas.placement import FAR_PERCENTILE, MIN_IMAGES, place
+from taskspace.cache import atomic_write_bytes
 from taskspace.data.folder import FolderError, load_image_folder
-from taskspace.data.resolve import DataNotFoundError, atomic_write_bytes
+from taskspace.data.resolve import DataNotFoundError
 
 _FORMATS = (".png", ".pdf", ".svg")
 

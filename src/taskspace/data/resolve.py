@@ -25,14 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from taskspace.cache import atomic_write_bytes, cache_dir  # their home; kept importable here
+from taskspace.cache import cache_dir
 
 __all__ = [
     "ChecksumError",
     "DataNotFoundError",
     "Source",
-    "atomic_write_bytes",
-    "cache_dir",
     "data_folders",
     "is_offline",
     "resolve",

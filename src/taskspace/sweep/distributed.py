@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from taskspace.data.resolve import atomic_write_bytes
+from taskspace.cache import atomic_write_bytes
 from taskspace.device import default_device
 from taskspace.progress import progress
 
