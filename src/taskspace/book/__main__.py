@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from taskspace import book
+from taskspace.book.claims import claim_report
 from taskspace.book.execute import run
 from taskspace.book.pairs import write_text_pairs
 from taskspace.book.pdf import build, check_pdf, download_note, stage
@@ -27,6 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_cmd.add_argument("--scale", choices=SCALES, required=True)
     run_cmd.add_argument("--output-dir", type=Path)
     run_cmd.add_argument("notebooks", nargs="+", type=Path)
+    claims_cmd = commands.add_parser("claims", help="print the chapters' claims, failed ones first")
+    claims_cmd.add_argument("results_dir", type=Path)
+    claims_cmd.add_argument("--enforce", action="store_true", help="exit 1 when a claim fails")
     check_cmd = commands.add_parser("check", help="fail when committed outputs are stale")
     check_cmd.add_argument("notebooks", nargs="+", type=Path)
     table_cmd = commands.add_parser("results-table", help="print the intro's comparison table")
@@ -60,8 +64,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "run":
-        run(args.notebooks, args.scale, args.output_dir)
+        executed = run(args.notebooks, args.scale, args.output_dir)
+        results_dir = (
+            Path(args.output_dir, "results") if args.output_dir else executed[0].parent / "results"
+        )
+        report, n_failed = claim_report(results_dir, [path.stem for path in executed])
+        sys.stdout.write(report)
+        if n_failed and args.scale == "book":
+            print(
+                f"{n_failed} claim(s) do not hold at scale 'book': the pages would state "
+                "what their outputs contradict",
+                file=sys.stderr,
+            )
+            return 1
         return 0
+    if args.command == "claims":
+        report, n_failed = claim_report(args.results_dir)
+        sys.stdout.write(report)
+        return 1 if n_failed and args.enforce else 0
     if args.command == "results-table":
         sys.stdout.write(results_table(args.results_dir))
         return 0

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nbformat
 
+from taskspace.book.pages import page_problems
 from taskspace.book.pairs import pair_reasons
 
 __all__ = ["SCALES", "STAMP", "check", "code_hash", "stale_reasons", "stamp"]
@@ -83,6 +84,11 @@ def stale_reasons(path: Path) -> list[str]:
 
 
 def check(notebooks: Iterable[Path]) -> list[str]:
-    """Stale-output reasons for all ``notebooks``, and text pairs that no longer match them."""
+    """Stale-output reasons for all ``notebooks``, text pairs that no longer match them, and what
+    their pages break (typed numbers, failed claims, exercises, width, figures: :mod:`.pages`)."""
     paths = [Path(path) for path in notebooks]
-    return [reason for path in paths for reason in stale_reasons(path) + pair_reasons(path)]
+    return [
+        reason
+        for path in paths
+        for reason in stale_reasons(path) + pair_reasons(path) + page_problems(path)
+    ]

@@ -1,0 +1,204 @@
+"""What a committed chapter page must be, checked by ``make test`` beside its stale outputs.
+
+* **Typed numbers.** A decimal number in a chapter's prose is glued from the code that computed
+  it (``{glue:text}`key:.3f```), or it is a typed constant (a paper's value, a setting) listed
+  with its source in ``book/typed_numbers.yml``.
+* **Claims.** At scale ``book`` every claim a chapter recorded (``claims.<name>`` in its results
+  file, see :mod:`taskspace.results`) holds.
+* **Exercises.** At least two per chapter; each is an ``{admonition} Exercise`` cell followed by
+  its answer: cells tagged ``solution`` (folded in the HTML, absent from the student copies), at
+  least one of them the written answer, a folded ``Answer`` admonition.
+* **Output width.** No printed line wider than the page's column at 1280 px.
+* **Figures.** Every figure is numbered, captioned and has alt text (the cell's ``mystnb``
+  metadata, which MyST-NB turns into a figure).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from taskspace.results import failed_claims
+
+__all__ = [
+    "OUTPUT_COLUMNS",
+    "TYPED_NUMBERS",
+    "claim_problems",
+    "exercise_problems",
+    "figure_problems",
+    "page_problems",
+    "typed_number_problems",
+    "width_problems",
+]
+
+TYPED_NUMBERS = "typed_numbers.yml"
+# Characters of monospace output that fit the text column at a 1280 px wide window (measured in
+# headless Chromium on the built book: 672 px at 8.43 px a character, less the block's padding).
+OUTPUT_COLUMNS = 78
+SOLUTION = "solution"
+EXERCISE_START = re.compile(r"^(```+|:::+)\{admonition\} Exercise\b")
+ANSWER_START = re.compile(r"^(```+|:::+)\{admonition\} Answer\b.*\n:class: dropdown", re.M)
+# roles whose text is not prose (glued values, references, citations) and link targets
+_NOT_PROSE = re.compile(r"\{(glue|glue:\w+|ref|numref|eq|doc|cite|cite:\w+|term|download)\}`[^`]*`")
+_LINK_TARGET = re.compile(r"\]\([^)]*\)|<[^>]*>|https?://\S+")
+_DECIMAL = re.compile(r"(?<![\w.])\d+\.\d+(?![\w.]*\d)")
+
+
+def _markdown_cells(notebook: nbformat.NotebookNode) -> list[tuple[int, nbformat.NotebookNode]]:
+    return [
+        (index, cell) for index, cell in enumerate(notebook.cells) if cell.cell_type == "markdown"
+    ]
+
+
+def typed_constants(book_dir: Path) -> dict[str, set[str]]:
+    """The reviewed typed constants: ``{chapter stem: {"0.542", ...}}`` from ``typed_numbers.yml``."""
+    path = Path(book_dir, TYPED_NUMBERS)
+    if not path.exists():
+        return {}
+    listed = yaml.safe_load(path.read_text()) or {}
+    return {
+        chapter: {str(number) for number in (numbers or {})} for chapter, numbers in listed.items()
+    }
+
+
+def typed_number_problems(path: Path, allowed: set[str]) -> list[str]:
+    """Decimal numbers typed into the prose of chapter ``path`` that are neither glued nor listed."""
+    notebook = nbformat.read(path, as_version=4)
+    problems = []
+    for index, cell in _markdown_cells(notebook):
+        prose = _LINK_TARGET.sub(" ", _NOT_PROSE.sub(" ", cell.source))
+        for number in sorted(set(_DECIMAL.findall(prose)) - allowed, key=prose.index):
+            problems.append(
+                f"{path}: markdown cell {index} types the number {number}: glue it from the "
+                f"code that computes it, or list it with its source under {path.stem!r} in "
+                f"book/{TYPED_NUMBERS} if it is a paper's value or a setting"
+            )
+    return problems
+
+
+def claim_problems(path: Path) -> list[str]:
+    """Claims of the chapter's committed results (``results/<stem>.json``) that do not hold."""
+    results = Path(path).parent / "results" / f"{Path(path).stem}.json"
+    if not results.exists():
+        return []
+    failed = failed_claims(json.loads(results.read_text()))
+    return [
+        f"{path}: claim {key!r} does not hold on the committed run: {entry['note']} "
+        f"({_numbers(entry)})"
+        for key, entry in failed.items()
+    ]
+
+
+def _numbers(entry: dict) -> str:
+    return ", ".join(f"{name} = {value:.4g}" for name, value in entry.get("numbers", {}).items())
+
+
+def exercise_problems(path: Path, minimum: int = 2) -> list[str]:
+    """Exercises without a folded, tagged answer, and chapters with fewer than ``minimum``."""
+    notebook = nbformat.read(path, as_version=4)
+    cells = notebook.cells
+    starts = [
+        i
+        for i, cell in enumerate(cells)
+        if cell.cell_type == "markdown" and EXERCISE_START.match(cell.source.lstrip())
+    ]
+    problems = []
+    if len(starts) < minimum:
+        problems.append(f"{path}: {len(starts)} exercise(s); every chapter has at least {minimum}")
+    for start in starts:
+        answer = []
+        for cell in cells[start + 1 :]:
+            if SOLUTION not in cell.metadata.get("tags", []):
+                break
+            answer.append(cell)
+        written = [c for c in answer if c.cell_type == "markdown" and ANSWER_START.search(c.source)]
+        if not written:
+            problems.append(
+                f"{path}: the exercise in cell {start} has no written answer right after it (a "
+                f"markdown cell tagged {SOLUTION!r} holding an 'Answer' admonition with "
+                f"':class: dropdown')"
+            )
+        unfolded = [
+            c
+            for c in answer
+            if c.cell_type == "code" and "hide-cell" not in c.metadata.get("tags", [])
+        ]
+        if unfolded:
+            problems.append(
+                f"{path}: the answer to the exercise in cell {start} has code not tagged 'hide-cell'"
+            )
+    return problems
+
+
+def _printed_text(output: nbformat.NotebookNode) -> str:
+    """The monospace text an output shows on the page ("" for rich outputs: tables, figures)."""
+    if output.output_type == "stream":
+        return output.text
+    data = output.get("data", {})
+    if set(data) & {"text/html", "text/markdown", "image/png", "image/svg+xml", "text/latex"}:
+        return ""
+    return data.get("text/plain", "")
+
+
+def width_problems(path: Path, columns: int = OUTPUT_COLUMNS) -> list[str]:
+    """Printed output lines wider than ``columns`` characters (cut off on the page)."""
+    notebook = nbformat.read(path, as_version=4)
+    problems = []
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            wide = [line for line in _printed_text(output).splitlines() if len(line) > columns]
+            if wide:
+                problems.append(
+                    f"{path}: cell {index} prints {len(wide)} line(s) wider than {columns} "
+                    f"characters, e.g. {wide[0][: columns + 10]!r}…"
+                )
+    return problems
+
+
+def figure_problems(path: Path) -> list[str]:
+    """Figures (image outputs) whose cell gives no caption, name or alt text."""
+    notebook = nbformat.read(path, as_version=4)
+    problems = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        if not images:
+            continue
+        settings = cell.metadata.get("mystnb", {})
+        figure, image = settings.get("figure", {}), settings.get("image", {})
+        missing = [
+            field
+            for field, given in (
+                ("figure.caption", figure.get("caption")),
+                ("figure.name", figure.get("name")),
+                ("image.alt", image.get("alt")),
+            )
+            if not given
+        ]
+        if missing:
+            problems.append(
+                f"{path}: the figure of cell {index} has no {', '.join(missing)} in its mystnb metadata"
+            )
+        if len(images) > 1:
+            problems.append(
+                f"{path}: cell {index} draws {len(images)} figures; one figure per cell"
+            )
+    return problems
+
+
+def page_problems(path: Path) -> list[str]:
+    """Everything above for one committed chapter."""
+    path = Path(path)
+    allowed = typed_constants(path.parent).get(path.stem, set())
+    return (
+        typed_number_problems(path, allowed)
+        + claim_problems(path)
+        + exercise_problems(path)
+        + width_problems(path)
+        + figure_problems(path)
+    )
