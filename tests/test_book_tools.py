@@ -16,13 +16,27 @@ from taskspace import book, results
 ROOT = Path(__file__).resolve().parents[1]
 
 
+EXERCISE = "```{admonition} Exercise\nPredict x + 1, then compute it.\n```"
+ANSWER = ":::{admonition} Answer\n:class: dropdown\nIt is two, as the folded code prints.\n:::"
+
+
+def exercise_cells() -> list[nbformat.NotebookNode]:
+    """One exercise with its answer unit: folded code and a folded written answer."""
+    return [
+        nbformat.v4.new_markdown_cell(EXERCISE),
+        nbformat.v4.new_code_cell("answer = 42", metadata={"tags": ["solution", "hide-cell"]}),
+        nbformat.v4.new_markdown_cell(ANSWER, metadata={"tags": ["solution"]}),
+    ]
+
+
 def make_notebook(path: Path, code: str = "x = 1") -> Path:
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
         nbformat.v4.new_code_cell('SCALE = "book"', metadata={"tags": ["parameters"]}),
         nbformat.v4.new_markdown_cell("Some text"),
         nbformat.v4.new_code_cell(code),
-        nbformat.v4.new_code_cell("answer = 42", metadata={"tags": ["solution"]}),
+        *exercise_cells(),
+        *exercise_cells(),
     ]
     nbformat.write(notebook, path)
     return path
@@ -124,7 +138,7 @@ def test_student_copy_drops_solutions_and_outputs(tmp_path: Path) -> None:
     path = make_notebook(tmp_path / "a.ipynb")
     (copy,) = book.student_copy([path], tmp_path / "student")
     cells = nbformat.read(copy, as_version=4).cells
-    assert [c.source for c in cells] == ['SCALE = "book"', "Some text", "x = 1"]
+    assert [c.source for c in cells] == ['SCALE = "book"', "Some text", "x = 1", EXERCISE, EXERCISE]
 
 
 def test_run_refuses_unknown_scale(tmp_path: Path) -> None:

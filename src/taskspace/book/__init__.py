@@ -5,6 +5,9 @@ One module per job:
 * :mod:`~taskspace.book.execute` -- run chapters with papermill (in place and stamped at scale
   ``book``);
 * :mod:`~taskspace.book.stamps` -- the code hash in a chapter's metadata and the stale check;
+* :mod:`~taskspace.book.pages` -- what a committed page must be: no typed result numbers, claims
+  that hold, folded answers, output that fits the column, captioned figures;
+* :mod:`~taskspace.book.claims` -- the report of the chapters' claims, failed ones listed;
 * :mod:`~taskspace.book.pairs` -- each chapter's MyST text pair, ``book/text/<chapter>.md``;
 * :mod:`~taskspace.book.tables` -- the introduction's generated tables (results, run times);
 * :mod:`~taskspace.book.toc` -- the chapter lists, generated from ``_toc.yml``;
@@ -16,7 +19,8 @@ Command line (the Makefile calls these)::
 
     python -m taskspace.book run --scale book book/01_tasks_and_data.ipynb ...
     python -m taskspace.book run --scale fast --output-dir _build/fast book/*.ipynb
-    python -m taskspace.book check book/*.ipynb          # outputs match the code? text pairs?
+    python -m taskspace.book check book/*.ipynb          # outputs match the code? pages sound?
+    python -m taskspace.book claims book/results         # which claims hold on the last run
     python -m taskspace.book pair book/*.ipynb           # write book/text/<chapter>.md pairs
     python -m taskspace.book results-table book/results  # markdown table for the intro
     python -m taskspace.book timings book/*.ipynb         # each chapter's run time at scale book
