@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from taskspace import book, results
+from taskspace.papers.headlines import HEADLINES, Headline
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,29 +110,60 @@ def test_scan_finds_external_assets_and_error_outputs(tmp_path: Path) -> None:
     assert any("error output" in p for p in problems)
 
 
-def test_results_table_lists_numbers_with_a_paper_value(tmp_path: Path) -> None:
+def test_results_table_sets_headlines_beside_the_papers_with_a_computed_verdict(
+    tmp_path: Path,
+) -> None:
     results.use("05_demo", scale="fast", results_dir=tmp_path)
-    results.record("rho.existing_5d", 0.91234, std=0.02, paper=0.94, note="1k | attributes")
-    results.record("n_pairs", 500)
-    results.record("rho.novel_5d", 0.5, paper=0.39, note="1k | attributes")
-    results.record("rho.random", 0.012345, paper=0.0)
-    table = book.results_table(tmp_path)
-    assert table.startswith("### 05_demo\n")
-    assert "| `rho.existing_5d` | 0.912 ± 0.02 | 0.94 | [1] |" in table
-    assert "| `rho.novel_5d` | 0.5 | 0.39 | [1] |" in table, "one note, numbered once"
-    assert "| `rho.random` | 0.0123 | 0 |  |" in table
-    assert table.count("1. 1k | attributes") == 1
-    assert "n_pairs" not in table
-    assert "No results" in book.results_table(tmp_path / "empty")
+    results.record("rho.existing_5d", 0.93234, std=0.02, paper=0.94)
+    results.record("rho.novel_5d", 0.5, std=0.05, paper=0.39)
+    results.record("n_pairs", 500, paper=500)
+    rows = (
+        Headline("05_demo", "rho.existing_5d", "ρ, existing", "attributes", "attributes", ""),
+        Headline(
+            "05_demo",
+            "rho.novel_5d",
+            "ρ, novel",
+            "attributes",
+            "Task2Vec",
+            "other input",
+            "why",
+            paper_std=0.02,
+        ),
+        Headline("05_demo", "n_pairs", "pairs", "here", "there", "", "pairs"),
+    )
+    table = book.results_table(tmp_path, headlines=rows)
+    assert table.startswith("### [05_demo](05_demo.ipynb)\n")
+    assert "| ρ, existing | 0.932 ± 0.02 | 0.94 | both: attributes | reproduces |" in table
+    assert (
+        "| ρ, novel | 0.5 ± 0.05 | 0.39 ± 0.02 | here: attributes; paper: Task2Vec "
+        "| [differs](05_demo.ipynb#why) (other input) |"
+    ) in table
+    assert "| pairs | 500 | 500 | here: here; paper: there | reproduces |" in table
+    assert "No results" in book.results_table(tmp_path / "empty", headlines=rows)
+    missing = (Headline("05_demo", "rho.random", "ρ, random", "a", "b", ""),)
+    with pytest.raises(KeyError, match=r"rho\.random"):
+        book.results_table(tmp_path, headlines=missing)
+
+
+def test_every_headline_of_the_intro_is_recorded_with_a_paper_value() -> None:
+    table = book.results_table(ROOT / "book" / "results")
+    assert table.count("\n| ") - table.count("\n| result |") == len(HEADLINES) <= 40
 
 
 def test_results_table_titles_each_chapter_with_its_heading(tmp_path: Path) -> None:
+    (tmp_path / "results").mkdir()
     results.use("05_demo", scale="fast", results_dir=tmp_path / "results")
     results.record("rho", 0.9, paper=0.94)
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_markdown_cell("# Transfer between tasks\n\nText")]
-    nbformat.write(notebook, tmp_path / "05_demo.ipynb")
-    assert book.results_table(tmp_path / "results").startswith("### 5. Transfer between tasks\n")
+    (tmp_path / "05_demo.ipynb").write_text(
+        nbformat.writes(
+            nbformat.v4.new_notebook(
+                cells=[nbformat.v4.new_markdown_cell("# Transfer between tasks")]
+            )
+        )
+    )
+    rows = (Headline("05_demo", "rho", "ρ", "a", "b", ""),)
+    table = book.results_table(tmp_path / "results", headlines=rows)
+    assert table.startswith("### [5. Transfer between tasks](05_demo.ipynb)\n")
 
 
 def test_student_copy_drops_solutions_and_outputs(tmp_path: Path) -> None:

@@ -2,55 +2,85 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import nbformat
 
 from taskspace.book.stamps import STAMP
 from taskspace.book.toc import chapter_title
+from taskspace.papers.headlines import HEADLINES, Headline, verdict
 from taskspace.results import load_all
 
 __all__ = ["results_table", "timings_table"]
 
 
-def results_table(results_dir: Path, chapters_dir: Path | None = None) -> str:
-    """Markdown for the intro: per chapter, a table of every recorded number that has a paper
-    value beside it. Notes go under each table as numbered notes (one per distinct text), so
-    the table stays four narrow columns wide; values are shown to 3 significant digits.
+def results_table(
+    results_dir: Path,
+    chapters_dir: Path | None = None,
+    headlines: Sequence[Headline] = HEADLINES,
+) -> str:
+    """Markdown for the intro: per chapter, a table of its headline results beside the papers'.
+
+    Each row gives what the number is, ours ± its spread, the paper's value, the data each was
+    measured on, and a verdict computed from the numbers: *reproduces* (a difference within the
+    larger spread) or *differs*, with the reason and a link to the section that explains it.
 
     Args:
         results_dir: the folder of ``<chapter>.json`` results files.
-        chapters_dir: where ``<chapter>.ipynb`` lives, to title each table with the chapter's
-            heading (default: the parent of ``results_dir``).
+        chapters_dir: where ``<chapter>.ipynb`` lives (default: the parent of ``results_dir``),
+            for the chapters' titles and the links into them.
+        headlines: the rows (default: :data:`taskspace.papers.headlines.HEADLINES`).
+
+    Raises:
+        KeyError: a headline names a result its chapter did not record, or one with no paper value.
     """
     chapters_dir = chapters_dir if chapters_dir is not None else Path(results_dir).parent
+    recorded = load_all(results_dir)
     sections = []
-    for chapter, entries in load_all(results_dir).items():
-        compared = {key: entry for key, entry in entries.items() if "paper" in entry}
-        if compared:
-            sections.append(_chapter_table(chapter_title(chapters_dir, chapter), compared))
+    for chapter in dict.fromkeys(headline.chapter for headline in headlines):
+        if chapter not in recorded:
+            continue
+        rows = [_row(h, _entry(recorded, h)) for h in headlines if h.chapter == chapter]
+        title = chapter_title(chapters_dir, chapter)
+        sections.append(
+            f"### [{title}]({chapter}.ipynb)\n\n"
+            "| result | this book | paper | measured on | verdict |\n"
+            "|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
+        )
     if not sections:
         return "*No results with a paper value have been recorded yet.*\n"
     return "\n".join(sections)
 
 
-def _chapter_table(title: str, entries: dict[str, dict]) -> str:
-    notes: list[str] = []
-    rows = []
-    for key, entry in entries.items():
-        value = _format(entry["value"])
-        if "std" in entry:
-            value += f" ± {_format(entry['std'], digits=2)}"
-        note = str(entry.get("note", "")).strip()
-        if note and note not in notes:
-            notes.append(note)
-        marker = f"[{notes.index(note) + 1}]" if note else ""
-        rows.append(f"| `{key}` | {value} | {_format(entry['paper'])} | {marker} |")
-    lines = [f"### {title}", "", "| result | this book | paper | note |", "|---|---|---|---|"]
-    lines += [*rows, ""]
-    lines += [f"{i}. {note}" for i, note in enumerate(notes, start=1)]
-    return "\n".join(lines) + "\n"
+def _entry(recorded: dict[str, dict[str, dict]], headline: Headline) -> dict:
+    entry = recorded[headline.chapter].get(headline.key)
+    if entry is None or "paper" not in entry:
+        raise KeyError(
+            f"the intro's table lists {headline.key!r} of {headline.chapter}, which that chapter's "
+            "results file does not hold with a paper value: re-run the chapter or fix "
+            "taskspace.papers.headlines"
+        )
+    return entry
+
+
+def _row(headline: Headline, entry: dict) -> str:
+    ours = _format(entry["value"])
+    if "std" in entry:
+        ours += f" ± {_format(entry['std'], digits=2)}"
+    paper = _format(entry["paper"])
+    if headline.paper_std is not None:
+        paper += f" ± {_format(headline.paper_std, digits=2)}"
+    if verdict(entry["value"], entry.get("std"), entry["paper"], headline.paper_std):
+        judged = "reproduces"
+    else:
+        why = f" ({headline.reason})" if headline.reason else ""
+        judged = f"[differs]({headline.chapter}.ipynb#{headline.section}){why}"
+    if headline.ours == headline.theirs:
+        data = f"both: {headline.ours}"
+    else:
+        data = f"here: {headline.ours}; paper: {headline.theirs}"
+    return f"| {headline.label} | {ours} | {paper} | {data} | {judged} |"
 
 
 def timings_table(notebooks: Iterable[Path]) -> str:
