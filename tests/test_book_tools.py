@@ -212,8 +212,8 @@ def test_timings_table_reads_the_stamps(tmp_path: Path) -> None:
     book.stamp(timed, "book", seconds=90)
     untimed = make_notebook(tmp_path / "02_b.ipynb")
     table = book.timings_table([timed, untimed])
-    assert "| 01_a | 1.5 min |" in table
-    assert "| 02_b | not timed |" in table
+    assert "| [01_a](01_a.ipynb) | 1.5 min |" in table
+    assert "| [02_b](02_b.ipynb) | not timed |" in table
 
 
 def test_scan_finds_scripts_loaded_twice_or_by_the_dozen(tmp_path: Path) -> None:

@@ -89,7 +89,7 @@ def timings_table(notebooks: Iterable[Path]) -> str:
     for path in map(Path, notebooks):
         seconds = nbformat.read(path, as_version=4).metadata.get(STAMP, {}).get("seconds")
         shown = f"{seconds / 60:.1f} min" if seconds is not None else "not timed"
-        rows.append(f"| {path.stem} | {shown} |")
+        rows.append(f"| [{chapter_title(path.parent, path.stem)}]({path.name}) | {shown} |")
     return (
         "| chapter | run time at scale `book` (2 CPU cores) |\n|---|---|\n" + "\n".join(rows) + "\n"
     )
