@@ -85,6 +85,7 @@ html: setup
 	$(BIN)/python -m taskspace.book results-table book/results > book/_generated/results_table.md
 	$(BIN)/python -m taskspace.book timings $(CHAPTERS) > book/_generated/timings_table.md
 	$(BIN)/python -m taskspace.book toc _toc.yml --page-dir book > book/_generated/chapters_table.md
+	$(BIN)/python -m taskspace.book install-cells _config.yml $(CHAPTERS)
 	$(BIN)/python -m taskspace.book pdf-note book/_generated/book.pdf > book/_generated/pdf_note.md
 	$(BIN)/python -m taskspace.book student --output-dir book/_generated/student \
 	  --index book/_generated/student_index.md $(CHAPTERS) >/dev/null

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from taskspace import book, results
+from taskspace.book.install import INSTALL_TAG, install_source, repository_url, set_install_cells
 from taskspace.papers.headlines import HEADLINES, Headline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -321,3 +322,31 @@ def test_design_lists_the_chapters_of_the_table_of_contents() -> None:
         for file in part.files
     ]
     assert listed == chapters
+
+
+def test_install_cell_comes_first_follows_the_address_and_leaves_the_code_hash(
+    tmp_path: Path,
+) -> None:
+    path = make_notebook(tmp_path / "01_a.ipynb")
+    before = book.code_hash(nbformat.read(path, as_version=4))
+    assert set_install_cells([path], "") == [path]
+    cells = nbformat.read(path, as_version=4).cells
+    assert INSTALL_TAG in cells[0].metadata["tags"] and "ModuleNotFoundError" in cells[0].source
+    assert set_install_cells([path], "") == [], "an unchanged cell is not rewritten"
+    set_install_cells([path], "https://example.org/book.git")
+    notebook = nbformat.read(path, as_version=4)
+    assert (
+        'PACKAGE = "taskspace[book] @ git+https://example.org/book.git"' in notebook.cells[0].source
+    )
+    assert sum(INSTALL_TAG in c.metadata.get("tags", []) for c in notebook.cells) == 1
+    assert book.code_hash(notebook) == before
+    config = tmp_path / "_config.yml"
+    config.write_text("repository:\n  url: ''\n")
+    assert repository_url(config) == ""
+
+
+def test_every_chapter_starts_with_the_install_cell() -> None:
+    url = repository_url(ROOT / "_config.yml")
+    for chapter in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")):
+        first = next(c for c in nbformat.read(chapter, as_version=4).cells if c.cell_type == "code")
+        assert first.source == install_source(url), f"{chapter.name}: run make html"

@@ -10,6 +10,7 @@ from pathlib import Path
 from taskspace import book
 from taskspace.book.claims import claim_report
 from taskspace.book.execute import run
+from taskspace.book.install import repository_url, set_install_cells
 from taskspace.book.pairs import write_text_pairs
 from taskspace.book.pdf import build, check_pdf, download_note, stage
 from taskspace.book.scan import check_in_browser, scan_html
@@ -28,6 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_cmd.add_argument("--scale", choices=SCALES, required=True)
     run_cmd.add_argument("--output-dir", type=Path)
     run_cmd.add_argument("notebooks", nargs="+", type=Path)
+    install_cmd = commands.add_parser(
+        "install-cells", help="write each chapter's first cell, which installs the package"
+    )
+    install_cmd.add_argument("config", type=Path, help="the book's _config.yml")
+    install_cmd.add_argument("notebooks", nargs="+", type=Path)
     claims_cmd = commands.add_parser("claims", help="print the chapters' claims, failed ones first")
     claims_cmd.add_argument("results_dir", type=Path)
     claims_cmd.add_argument("--enforce", action="store_true", help="exit 1 when a claim fails")
@@ -77,6 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
+        return 0
+    if args.command == "install-cells":
+        changed = set_install_cells(args.notebooks, repository_url(args.config))
+        for path in write_text_pairs(changed):
+            print(path)
         return 0
     if args.command == "claims":
         report, n_failed = claim_report(args.results_dir)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nbformat
 
+from taskspace.book.install import INSTALL_TAG
 from taskspace.book.pages import page_problems
 from taskspace.book.pairs import pair_reasons
 
@@ -24,10 +25,12 @@ STAMP = "taskspace"
 
 
 def code_hash(notebook: nbformat.NotebookNode) -> str:
-    """SHA-256 of the notebook's code cells (papermill's injected-parameters cell excluded)."""
+    """SHA-256 of the notebook's code cells (papermill's injected-parameters cell and the cell
+    that installs the package, :mod:`.install`, excluded)."""
     digest = hashlib.sha256()
     for cell in notebook.cells:
-        if cell.cell_type != "code" or "injected-parameters" in cell.metadata.get("tags", []):
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type != "code" or "injected-parameters" in tags or INSTALL_TAG in tags:
             continue
         source = "\n".join(line.rstrip() for line in cell.source.strip().splitlines())
         digest.update(source.encode() + b"\x00")
