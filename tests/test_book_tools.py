@@ -213,8 +213,10 @@ def test_timings_table_reads_the_stamps(tmp_path: Path) -> None:
     book.stamp(timed, "book", seconds=90)
     untimed = make_notebook(tmp_path / "02_b.ipynb")
     table = book.timings_table([timed, untimed])
-    assert "| [01_a](01_a.ipynb) | 1.5 min |" in table
-    assert "| [02_b](02_b.ipynb) | not timed |" in table
+    assert "| [01_a](01_a.ipynb) | 1.5 min | reused |" in table
+    assert "| [02_b](02_b.ipynb) | not timed | unknown |" in table
+    book.stamp(timed, "book", seconds=600, cold=True)
+    assert "| [01_a](01_a.ipynb) | 10.0 min | empty (first run) |" in book.timings_table([timed])
 
 
 def test_scan_finds_scripts_loaded_twice_or_by_the_dozen(tmp_path: Path) -> None:
@@ -350,3 +352,10 @@ def test_every_chapter_starts_with_the_install_cell() -> None:
     for chapter in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")):
         first = next(c for c in nbformat.read(chapter, as_version=4).cells if c.cell_type == "code")
         assert first.source == install_source(url), f"{chapter.name}: run make html"
+
+
+def test_a_cold_cache_run_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "old.pt").write_bytes(b"")
+    with pytest.raises(ValueError, match="not empty"):
+        book.run([make_notebook(tmp_path / "a.ipynb")], "book", cold_cache=tmp_path / "cache")

@@ -28,6 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_cmd = commands.add_parser("run", help="execute chapters with papermill")
     run_cmd.add_argument("--scale", choices=SCALES, required=True)
     run_cmd.add_argument("--output-dir", type=Path)
+    run_cmd.add_argument(
+        "--cold-cache", type=Path, help="run on this empty cache folder: cold-cache run times"
+    )
     run_cmd.add_argument("notebooks", nargs="+", type=Path)
     install_cmd = commands.add_parser(
         "install-cells", help="write each chapter's first cell, which installs the package"
@@ -70,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "run":
-        executed = run(args.notebooks, args.scale, args.output_dir)
+        executed = run(args.notebooks, args.scale, args.output_dir, args.cold_cache)
         results_dir = (
             Path(args.output_dir, "results") if args.output_dir else executed[0].parent / "results"
         )

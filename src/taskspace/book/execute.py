@@ -18,11 +18,19 @@ from taskspace.book.stamps import SCALES, stamp
 __all__ = ["run"]
 
 
-def run(notebooks: Sequence[Path], scale: str, output_dir: Path | None = None) -> list[Path]:
+def run(
+    notebooks: Sequence[Path],
+    scale: str,
+    output_dir: Path | None = None,
+    cold_cache: Path | None = None,
+) -> list[Path]:
     """Execute each notebook at ``scale`` with papermill; returns the executed files.
 
     At scale ``book`` without ``output_dir`` the notebooks are executed in place and stamped.
     Otherwise the executed copies go to ``output_dir`` and results to ``output_dir/results``.
+    With ``cold_cache`` (a folder that must be empty or absent) the chapters run, in the order
+    given, on that fresh disk cache instead of the user's, and their stamps say that their run
+    times are cold-cache times.
     """
     import papermill
 
@@ -34,6 +42,10 @@ def run(notebooks: Sequence[Path], scale: str, output_dir: Path | None = None) -
     # Progress bars are for people, not for committed outputs: ours, and transformers' "Loading
     # weights" bar, which a first (cold-cache) run of chapters 2 and 4 would write to stderr.
     env = {"TASKSPACE_QUIET": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+    if cold_cache is not None:
+        if Path(cold_cache).exists() and any(Path(cold_cache).iterdir()):
+            raise ValueError(f"the cold cache {cold_cache} is not empty: give an empty folder")
+        env["TASKSPACE_CACHE"] = str(Path(cold_cache).resolve())
     if not in_place:
         env["TASKSPACE_RESULTS_DIR"] = str(Path(output_dir, "results").resolve())
     executed = []
@@ -52,7 +64,8 @@ def run(notebooks: Sequence[Path], scale: str, output_dir: Path | None = None) -
                 progress_bar=False,
             )
             if in_place:
-                stamp(target, scale, seconds=time.perf_counter() - started)
+                seconds = time.perf_counter() - started
+                stamp(target, scale, seconds=seconds, cold=cold_cache is not None)
                 write_text_pairs([target])
             executed.append(target)
     return executed

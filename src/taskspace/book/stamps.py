@@ -37,8 +37,9 @@ def code_hash(notebook: nbformat.NotebookNode) -> str:
     return digest.hexdigest()
 
 
-def stamp(path: Path, scale: str, seconds: float | None = None) -> None:
-    """Write the code hash, scale and run time of this run into the notebook's metadata.
+def stamp(path: Path, scale: str, seconds: float | None = None, cold: bool = False) -> None:
+    """Write the code hash, scale and run time of this run into the notebook's metadata
+    (``cold``: the run started from an empty disk cache, as a reader's first run does).
 
     Papermill's per-cell timestamps are dropped, so re-running an unchanged chapter changes
     nothing but what its code computes.
@@ -51,6 +52,7 @@ def stamp(path: Path, scale: str, seconds: float | None = None) -> None:
     notebook.metadata[STAMP] = {"code_hash": code_hash(notebook), "scale": scale}
     if seconds is not None:
         notebook.metadata[STAMP]["seconds"] = round(seconds, 1)
+        notebook.metadata[STAMP]["cache"] = "cold" if cold else "warm"
     nbformat.write(notebook, path)
 
 

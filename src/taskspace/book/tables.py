@@ -84,14 +84,21 @@ def _row(headline: Headline, entry: dict) -> str:
 
 
 def timings_table(notebooks: Iterable[Path]) -> str:
-    """A markdown table of each chapter's last run time at scale ``book`` (from its stamp)."""
+    """A markdown table of each chapter's last run time at scale ``book`` (from its stamp), and
+    whether that run started from an empty disk cache (a first run) or reused one."""
     rows = []
     for path in map(Path, notebooks):
-        seconds = nbformat.read(path, as_version=4).metadata.get(STAMP, {}).get("seconds")
+        stamp_ = nbformat.read(path, as_version=4).metadata.get(STAMP, {})
+        seconds = stamp_.get("seconds")
         shown = f"{seconds / 60:.1f} min" if seconds is not None else "not timed"
-        rows.append(f"| [{chapter_title(path.parent, path.stem)}]({path.name}) | {shown} |")
+        cache = {"cold": "empty (first run)", "warm": "reused"}.get(stamp_.get("cache"), "unknown")
+        rows.append(
+            f"| [{chapter_title(path.parent, path.stem)}]({path.name}) | {shown} | {cache} |"
+        )
     return (
-        "| chapter | run time at scale `book` (2 CPU cores) |\n|---|---|\n" + "\n".join(rows) + "\n"
+        "| chapter | run time at scale `book` (2 CPU cores) | disk cache |\n|---|---|---|\n"
+        + "\n".join(rows)
+        + "\n"
     )
 
 
