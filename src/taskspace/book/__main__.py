@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +29,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_cmd = commands.add_parser("run", help="execute chapters with papermill")
     run_cmd.add_argument("--scale", choices=SCALES, required=True)
     run_cmd.add_argument("--output-dir", type=Path)
+    run_cmd.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="override a setting of the parameters cell (VALUE is a Python literal)",
+    )
     run_cmd.add_argument(
         "--cold-cache", type=Path, help="run on this empty cache folder: cold-cache run times"
     )
@@ -73,7 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "run":
-        executed = run(args.notebooks, args.scale, args.output_dir, args.cold_cache)
+        parameters = {name: _literal(value) for name, value in args.parameter}
+        executed = run(args.notebooks, args.scale, args.output_dir, args.cold_cache, parameters)
         results_dir = (
             Path(args.output_dir, "results") if args.output_dir else executed[0].parent / "results"
         )
@@ -134,6 +145,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problems and args.command == "check":
         print("Re-run them at scale 'book': make book", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _literal(text: str) -> object:
+    """A command-line value as Python reads it (``10`` -> 10, ``'a'`` -> "a"); else the text."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
 
 
 def _pdf(args: argparse.Namespace) -> int:

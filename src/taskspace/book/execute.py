@@ -23,6 +23,7 @@ def run(
     scale: str,
     output_dir: Path | None = None,
     cold_cache: Path | None = None,
+    parameters: dict[str, object] | None = None,
 ) -> list[Path]:
     """Execute each notebook at ``scale`` with papermill; returns the executed files.
 
@@ -30,13 +31,19 @@ def run(
     Otherwise the executed copies go to ``output_dir`` and results to ``output_dir/results``.
     With ``cold_cache`` (a folder that must be empty or absent) the chapters run, in the order
     given, on that fresh disk cache instead of the user's, and their stamps say that their run
-    times are cold-cache times.
+    times are cold-cache times. ``parameters`` override settings of the chapters' ``parameters``
+    cells (papermill), e.g. ``{"MIN_CLASSES": 10}``; at scale ``book`` they need ``output_dir``,
+    so that the committed chapters keep the book's settings.
     """
     import papermill
 
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     in_place = scale == "book" and output_dir is None
+    if in_place and parameters:
+        raise ValueError(
+            "changed parameters need an output_dir: the committed chapters keep theirs"
+        )
     if not in_place and output_dir is None:
         raise ValueError(f"scale {scale!r} needs an output_dir (only 'book' runs in place)")
     # Progress bars are for people, not for committed outputs: ours, and transformers' "Loading
@@ -58,7 +65,7 @@ def run(
             papermill.execute_notebook(
                 str(notebook),
                 str(target),
-                parameters={} if scale == "book" else {"SCALE": scale},
+                parameters=({} if scale == "book" else {"SCALE": scale}) | (parameters or {}),
                 cwd=str(notebook.resolve().parent),
                 kernel_name="python3",
                 progress_bar=False,
