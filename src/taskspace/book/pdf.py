@@ -26,6 +26,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from taskspace.book.install import INSTALL_TAG
 from taskspace.book.student import SOLUTION_TAG
 
 #: What a staged book needs besides its pages: the bibliography and the local Sphinx extensions.
@@ -55,9 +56,11 @@ def _pages(toc: dict) -> list[str]:
 
 
 def without_solutions(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """``notebook`` with its ``solution`` cells removed; every other cell keeps its outputs."""
+    """``notebook`` with its ``solution`` cells and its package-installing cell removed (neither
+    belongs on paper); every other cell keeps its outputs."""
+    left_out = {SOLUTION_TAG, INSTALL_TAG}
     notebook.cells = [
-        cell for cell in notebook.cells if SOLUTION_TAG not in cell.metadata.get("tags", [])
+        cell for cell in notebook.cells if not left_out & set(cell.metadata.get("tags", []))
     ]
     return notebook
 
