@@ -17,6 +17,7 @@ from taskspace.agreement.experiments import (
     pixel_probes,
     proposition1_choices,
     proposition1_summary,
+    scores_table,
     task_name,
 )
 from taskspace.agreement.recipes import (
@@ -70,7 +71,11 @@ def test_measure_kinds_keeps_one_run_per_task_seeded_by_its_index(
     assert scores["random"].std is None  # one task: no spread
     assert human.epochs.max() <= CONFIG.max_epochs
     assert human.test_accuracy[1] == alone.test_accuracy(test_labels).mean().item()
-    assert "over  2 tasks" in human.summary("human")
+    table = scores_table(scores)
+    assert [row[:3] for row in table.rows] == [
+        ("human", f"{human.agreement.mean():.3f} ± {human.std:.3f}", "2"),
+        ("random", f"{scores['random'].agreement.mean():.3f} ± –", "1"),
+    ]
     assert [p[0].shape for p in human.pairs()] == [(2, len(test))] * 2
     assert set(agreement_of(scores)) == {"human", "random"}
 

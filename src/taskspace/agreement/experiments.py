@@ -6,6 +6,7 @@ cached runs:
 
 * :func:`measure_tasks` — one pair of networks per task: a :class:`TaskScores`;
 * :func:`measure_kinds` — the same for several kinds of task (human, random) at once;
+* :func:`scores_table` — their AS, training and test accuracy as a table;
 * :func:`measure_random_network_tasks` — random-network tasks (appendix H);
 * :data:`RANDOMNESS_SOURCES` — the sources of training randomness compared in figure 2-right;
 * :func:`proposition1_choices`, :func:`proposition1_summary` — Proposition 1 (appendix G);
@@ -27,6 +28,7 @@ from taskspace.agreement.recipes import Task, measure_task, random_network_label
 from taskspace.agreement.score import Proposition1, majority_vote, proposition1
 from taskspace.agreement.tasks import PixelTask
 from taskspace.data.images import ImageDataset
+from taskspace.plotting.tables import Table
 from taskspace.progress import progress
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "pixel_probes",
     "proposition1_choices",
     "proposition1_summary",
+    "scores_table",
     "task_name",
 ]
 
@@ -125,14 +128,18 @@ class TaskScores:
             ]
         )
 
-    def summary(self, name: str) -> str:
-        """One line: AS mean ± spread, lowest training accuracy, most epochs, test accuracy."""
-        return (
-            f"{name:28s} AS {self.agreement.mean():.3f} ± {self.std or 0.0:.3f} over "
-            f"{len(self.runs):2d} tasks | lowest training accuracy "
-            f"{self.train_accuracy.min():.3f}, at most {self.epochs.max()} epochs | "
-            f"test accuracy {self.test_accuracy.mean():.3f}"
-        )
+    def row(self, name: str) -> dict[str, object]:
+        """One row of :func:`scores_table`: AS mean ± spread over tasks, how many tasks, the
+        lowest training accuracy, the most epochs and the mean test accuracy."""
+        spread = "–" if self.std is None else f"{self.std:.3f}"
+        return {
+            "": name,
+            "AS": f"{self.agreement.mean():.3f} ± {spread}",
+            "tasks": len(self.runs),
+            "lowest training acc.": f"{self.train_accuracy.min():.3f}",
+            "most epochs": int(self.epochs.max()),
+            "test acc.": f"{self.test_accuracy.mean():.3f}",
+        }
 
     def pairs(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """``[(predictions (E, N_te), test labels (N_te,))]`` per task, for Proposition 1."""
@@ -140,6 +147,12 @@ class TaskScores:
             (run.predictions, labels)
             for run, labels in zip(self.runs, self.test_labels, strict=True)
         ]
+
+
+def scores_table(named: Mapping[str, TaskScores], caption: str = "") -> Table:
+    """``{name: TaskScores}`` as a table, one :meth:`TaskScores.row` each (chapter 8); the AS
+    spread is the standard deviation over the tasks (``ddof=1``; "–" for a single task)."""
+    return Table.from_rows([scores.row(name) for name, scores in named.items()], caption=caption)
 
 
 def agreement_of(scores: Mapping[str, TaskScores]) -> dict[str, np.ndarray]:

@@ -230,6 +230,6 @@ def pixel_probe_accuracy(accuracy: Mapping[str, float], title: str) -> Figure:
     _chance(ax)
     ax.set_ylabel("test accuracy (pixel rule)")
     ax.set_ylim(0, 1)
-    ax.tick_params(axis="x", labelsize=8)
+    ax.tick_params(axis="x", labelsize=9)
     ax.set_title(title)
     return fig
