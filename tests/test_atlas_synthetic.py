@@ -15,6 +15,7 @@ import sys
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -33,11 +34,12 @@ from taskspace.atlas.evaluate import (
     nearest_neighbour_relations,
     place_held_out,
     relation_directions,
+    size_loss_effect,
 )
 from taskspace.atlas.overlap import nearest_neighbour_distance
 from taskspace.atlas.placement import FAR_PERCENTILE, map_spacing, place
 from taskspace.boxes.evaluate import split_relations
-from taskspace.boxes.geometry import Boxes, overlap_matrix
+from taskspace.boxes.geometry import Boxes, log_volume, overlap_matrix
 from taskspace.boxes.losses import LossWeights
 from taskspace.data.folder import write_image_folder
 from taskspace.data.images import DIGIT_CLASSES, FASHION_MNIST_CLASSES, ImageDataset
@@ -48,6 +50,7 @@ from taskspace.plotting.atlas import (
     held_out_table,
     kernel_table,
     nearest_distance_histograms,
+    overlap_heatmap,
     placements_table,
     training_curves,
 )
@@ -203,6 +206,15 @@ def test_held_out_draws_train_every_variant_side_by_side(atlas: Atlas) -> None:
     assert table.columns == ("method", *DIRECTIONS) and len(table.rows) == 3
     figure = training_curves(draws)
     assert [line.get_label() for line in figure.axes[0].get_lines()] == ["with", "without"]
+    effect = size_loss_effect(draws, "with", atlas)
+    assert np.array_equal(effect.heldout, draws.scores["with"]["both"])
+    assert all(v.shape == (2,) for v in vars(effect).values())
+    boxes = draws.boxes[draws.networks("with")]
+    areas = log_volume(boxes).exp()
+    i, j = atlas.names.index("Fashion 10%"), atlas.names.index("Fashion")
+    assert np.allclose(effect.sample_ratio, (areas[:, i] / areas[:, j]).detach().numpy())
+    assert np.allclose(effect.area_error, (areas - atlas.sizes).abs().mean(1).detach().numpy())
+    assert (effect.area_error >= 0).all() and (np.abs(effect.area_size) <= 1).all()
 
 
 def test_held_out_classes_are_placed_and_scored(atlas: Atlas, pool: Pool) -> None:
@@ -220,7 +232,8 @@ def test_held_out_classes_are_placed_and_scored(atlas: Atlas, pool: Pool) -> Non
 def test_chapter_tables_and_figures(atlas: Atlas) -> None:
     table = catalogue_table(atlas)
     assert len(table.rows) == len(atlas.names) == 50
-    assert table.columns == ("dataset", "group", "images", "recipe")
+    assert table.columns == ("#", "dataset", "group", "images", "recipe")
+    assert [row[0] for row in table.rows[:2]] == ["1", "2"]
     areas = area_table(atlas, ["Fashion 10%", "Fashion"])
     assert [row[0] for row in areas.rows] == ["Fashion 10%", "Fashion"]
     assert areas.rows[1][1] == str(int(atlas.counts[atlas.names.index("Fashion")]))
@@ -228,6 +241,12 @@ def test_chapter_tables_and_figures(atlas: Atlas) -> None:
     assert figure.axes[0].get_title().startswith("area vs size: Spearman")
     histograms = nearest_distance_histograms(atlas, "MNIST: 3", ["MNIST: 8", "Fashion"])
     assert len(histograms.axes) == 2 and "so = " in histograms.axes[0].get_title()
+    three = nearest_distance_histograms(atlas, "MNIST: 3", ["MNIST: 8", "Fashion", "MNIST"])
+    assert len(three.axes) == 3  # a 2 x 2 grid, the empty panel removed
+    heatmap = overlap_heatmap(atlas)
+    names = [t.get_text() for t in heatmap.axes[0].texts]
+    assert names[0] == "pools 1–3" and names[-1].startswith("mixtures")
+    assert heatmap.axes[0].get_images()[0].get_array().shape == (50, 50)
     with pytest.raises(ValueError, match="not on the map"):
         nearest_distance_histograms(atlas, "MNIST: 3", ["nowhere"])
 

@@ -10,6 +10,8 @@
 * :func:`held_out_draws` -- datasets held out of training and placed by one forward pass,
   against the :func:`nearest_neighbour_relations` shortcut, for several loss weightings side
   by side;
+* :func:`size_loss_effect` -- what one loss weighting of the held-out draws does to box areas
+  (the size loss ``L_A`` at several weights);
 * :func:`place_held_out` -- the datasets kept off the map
   (:func:`~taskspace.atlas.catalogue.held_out_datasets`) placed, scored against their true
   supersets.
@@ -41,6 +43,7 @@ __all__ = [
     "HeldOutDraws",
     "HeldOutPlacement",
     "KernelCheck",
+    "SizeLossEffect",
     "area_size_spearman",
     "check_kernel",
     "held_out_draws",
@@ -48,6 +51,7 @@ __all__ = [
     "nearest_neighbour_relations",
     "place_held_out",
     "relation_directions",
+    "size_loss_effect",
 ]
 
 #: The pairs a held-out dataset is scored on: both directions pooled, and each on its own.
@@ -281,6 +285,45 @@ def held_out_draws(
         for method, per_draw in guesses.items()
     }
     return HeldOutDraws(splits, variants, boxes, history, scores)
+
+
+@dataclass(frozen=True)
+class SizeLossEffect:
+    """What one loss weighting of the held-out draws does (chapter 7); each field ``(R,)``, one
+    value per draw's network.
+
+    Attributes:
+        heldout: Spearman's rho on the held-out pairs, both directions pooled.
+        area_size: Spearman's rho of box area against dataset size, all ``m`` datasets.
+        area_error: mean ``|area - size|`` over all datasets, sizes normalised by the largest
+            (what ``L_A`` minimises, on the training datasets).
+        sample_ratio: the area of the ``sample`` dataset's box over the ``whole``'s.
+    """
+
+    heldout: np.ndarray
+    area_size: np.ndarray
+    area_error: np.ndarray
+    sample_ratio: np.ndarray
+
+
+def size_loss_effect(
+    draws: HeldOutDraws,
+    variant: str,
+    atlas: Atlas,
+    sample: str = "Fashion 10%",
+    whole: str = "Fashion",
+) -> SizeLossEffect:
+    """Held-out rho, area against size, and the area of ``sample`` against ``whole`` (a random
+    sample of it: one content, two sizes) for the networks of ``variant`` (chapter 7)."""
+    boxes = draws.boxes[draws.networks(variant)]
+    areas = log_volume(boxes).exp().detach().cpu()  # (R, m)
+    i, j = atlas.names.index(sample), atlas.names.index(whole)
+    return SizeLossEffect(
+        heldout=draws.scores[variant]["both"],
+        area_size=area_size_spearman(boxes, atlas.counts),
+        area_error=(areas - atlas.sizes).abs().mean(1).numpy(),
+        sample_ratio=(areas[:, i] / areas[:, j]).numpy(),
+    )
 
 
 @dataclass(frozen=True)

@@ -172,13 +172,14 @@ class Placement:
             f"{self.name}: {self.size} images, placed on the {self.scale!r} map of "
             f"{len(self.names)} datasets",
             f"box [{low[0]:.3f}, {high[0]:.3f}] x [{low[1]:.3f}, {high[1]:.3f}], area "
-            f"{self.area:.3f} (the map's size scale reads about {self.estimated_size:.0f} images)",
+            f"{self.area:.3f}",
+            f"  (the map's size scale reads about {self.estimated_size:.0f} images)",
         ]
         for title, relations, direction in (
             ("Datasets that contain it most", self.containers(top), "d_box(new, D)"),
             ("Datasets it contains most", self.contained(top), "d_box(D, new)"),
         ):
-            lines.append(f"{title} (predicted {direction}; measured soft overlap):")
+            lines.append(f"{title} (predicted {direction}; measured so):")
             width = max(len(r.name) for r in relations)
             lines += [
                 f"  {rank}. {r.name:<{width}}  {r.predicted:.2f}  (measured {r.measured:.2f})"

@@ -2,8 +2,10 @@
 
 * :func:`soft_overlap_picture` -- two point clouds in the plane, each point of one joined to its
   nearest neighbour in the other, and the threshold ball of Eq. 10–12;
+* :func:`overlap_heatmap` -- the ``(m, m)`` soft overlaps, datasets numbered as in
+  :func:`catalogue_table`, blocks of the catalogue marked and named;
 * :func:`atlas_figure` -- Task2Box's figure 5 for our datasets: every box, coloured by group,
-  numbered where the number does not collide with another, with the key beside the map;
+  numbered (as in :func:`catalogue_table`) where the number does not collide with another;
 * :func:`placement_figure` -- the map with a placed dataset and the boxes that contain it most;
 * :func:`nearest_distance_histograms`, :func:`area_size_figure`, :func:`training_curves` -- the
   chapter's other figures: one dataset's nearest-neighbour distances against thresholds, box
@@ -41,6 +43,7 @@ __all__ = [
     "held_out_table",
     "kernel_table",
     "nearest_distance_histograms",
+    "overlap_heatmap",
     "placement_figure",
     "placements_table",
     "soft_overlap_picture",
@@ -48,6 +51,12 @@ __all__ = [
 ]
 
 _GROUP_COLOURS = plt.get_cmap("tab10")
+#: Font size of the chapter's wide figures, in points: at least 8 pt once a figure about 9 in
+#: wide is shrunk to the page's column.
+FONT = 11
+#: How the top containers of a placed dataset are outlined: black, one line style each, so that
+#: no highlight shares a colour with a group of the map.
+_HIGHLIGHTS = ("-", "--", ":", "-.")
 
 
 def soft_overlap_picture(
@@ -102,12 +111,13 @@ def soft_overlap_picture(
     ax.plot([], [], color="#2ca02c", label=f"nearest in {names[1]} closer than t")
     ax.plot([], [], color="#d62728", label="farther")
     ax.set_aspect("equal", adjustable="datalim")
-    ax.set_xlabel("embedding dimension 1")
-    ax.set_ylabel("embedding dimension 2")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+    ax.set_xlabel("embedding dimension 1", fontsize=FONT)
+    ax.set_ylabel("embedding dimension 2", fontsize=FONT)
+    ax.tick_params(labelsize=FONT)
+    ax.legend(fontsize=FONT, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1)
     ax.set_title(
         f"so({names[0]}, {names[1]}) = {int(close.sum())}/{len(a)} = {float(close.double().mean()):.2f}",
-        fontsize=10,
+        fontsize=FONT + 1,
     )
     return fig
 
@@ -163,12 +173,12 @@ def _label_boxes(
                 textcoords="offset points",
                 ha=ha,
                 va=va,
-                fontsize=7,
+                fontsize=FONT - 1,
                 fontweight="bold",
                 color=colours[i],
                 bbox={"boxstyle": "square,pad=0.05", "facecolor": "white", "alpha": 0.7, "lw": 0},
             )
-            extent = text.get_window_extent(renderer).expanded(1.05, 1.1)
+            extent = text.get_window_extent(renderer).expanded(1.3, 1.3)
             overlap = sum(_area(extent, other) for other in placed)
             if overlap < best_overlap:
                 if best is not None:
@@ -191,134 +201,128 @@ def atlas_figure(
     boxes: Boxes,
     names: Sequence[str],
     groups: Sequence[str],
-    sizes: Sequence[int] | None = None,
     title: str = "",
     focus: Sequence[str] | None = None,
 ) -> Figure:
-    """The map: ``(m, 2)`` boxes coloured by group, numbered, with a key of names (chapter 7).
+    """The map: ``(m, 2)`` boxes coloured by group, each numbered by its line in
+    :func:`catalogue_table`, with a legend of the groups (chapter 7).
 
     Args:
         boxes: ``(m, 2)`` boxes.
-        names: ``m`` dataset names (listed in the key beside their numbers).
-        groups: ``m`` group names (colours; the key is grouped by them).
-        sizes: ``m`` numbers of images, quoted in the key.
+        names: ``m`` dataset names (in the order of the catalogue).
+        groups: ``m`` group names (colours).
         title: the map's title.
         focus: names of boxes to zoom on: the view is fitted to them and only they are
             numbered (the others are still drawn). ``None``: the whole map.
     """
     low, high = box_corners(boxes)
     m = len(low)
-    if len(names) != m or len(groups) != m or (sizes is not None and len(sizes) != m):
-        raise ValueError(f"need one name, group (and size) per box: {m} boxes")
+    if len(names) != m or len(groups) != m:
+        raise ValueError(f"need one name and one group per box: {m} boxes")
     unknown = set(focus or ()) - set(names)
     if unknown:
         raise ValueError(f"focus names not on the map: {sorted(unknown)}")
     shown = [names.index(n) for n in focus] if focus else list(range(m))
     colour_of = _group_colours(groups)
     colours = [colour_of[g] for g in groups]
-    fig = plt.figure(figsize=(14, 9))
-    ax = fig.add_axes((0.05, 0.07, 0.62, 0.86))
-    key = fig.add_axes((0.69, 0.02, 0.3, 0.96))
-    key.axis("off")
+    fig, ax = plt.subplots(figsize=(9, 7))
     _draw_map(ax, low, high, colours, alpha=0.06)
     frame_boxes(ax, low[shown], high[shown], margin=0.03)
     _label_boxes(
         ax, low[shown], high[shown], [str(i + 1) for i in shown], [colours[i] for i in shown]
     )
-    ax.set_title(title, fontsize=11)
-    lines = []
-    for group in colour_of:
-        lines.append((group, colour_of[group], True))
-        for i in range(m):
-            if groups[i] == group:
-                count = "" if sizes is None else f"  ({sizes[i]})"
-                lines.append((f"{i + 1:>2}  {names[i]}{count}", colour_of[group], False))
-    step = 1.0 / max(len(lines), 1)
-    for row, (text, colour, heading) in enumerate(lines):
-        key.text(
-            0.0,
-            1.0 - row * step,
-            text,
-            color=colour,
-            fontsize=8 if heading else 7.5,
-            fontweight="bold" if heading else "normal",
-            family="monospace",
-            va="top",
-            transform=key.transAxes,
-        )
+    ax.set_title(title, fontsize=FONT + 1)
+    _large_labels(ax)
+    _group_legend(ax, colour_of, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    fig.tight_layout()
     return fig
+
+
+def _large_labels(ax: Axes) -> None:
+    """Axis labels and tick labels at :data:`FONT`."""
+    ax.tick_params(labelsize=FONT)
+    ax.xaxis.label.set_size(FONT)
+    ax.yaxis.label.set_size(FONT)
+
+
+def _group_handles(colour_of: dict[str, tuple[float, ...]]) -> list[Rectangle]:
+    return [
+        Rectangle((0, 0), 1, 1, facecolor=(*colour[:3], 0.2), edgecolor=colour)
+        for colour in colour_of.values()
+    ]
+
+
+def _group_legend(ax: Axes, colour_of: dict[str, tuple[float, ...]], **where: object) -> None:
+    ax.legend(
+        _group_handles(colour_of),
+        list(colour_of),
+        fontsize=FONT,
+        title="groups",
+        title_fontsize=FONT,
+        **where,
+    )
 
 
 def placement_figure(
     boxes: Boxes, names: Sequence[str], groups: Sequence[str], placement: Placement, top: int = 3
 ) -> Figure:
-    """The map with a placed dataset (filled) and the ``top`` boxes that contain most of it
-    (outlined and labelled; chapter 7 and ``python -m taskspace.atlas place``)."""
+    """The map with a placed dataset (filled, hatched) and the ``top`` boxes that contain most
+    of it (outlined in black, one line style each, so that no highlight shares a colour with a
+    group; chapter 7 and ``python -m taskspace.atlas place``)."""
     low, high = box_corners(boxes)
     if len(names) != len(low) or tuple(names) != placement.names:
         raise ValueError("the placement was made on another map (names differ)")
     colour_of = _group_colours(groups)
-    fig, ax = plt.subplots(figsize=(8.5, 7))
+    fig, ax = plt.subplots(figsize=(7.5, 7))
     _draw_map(ax, low, high, [colour_of[g] for g in groups], alpha=0.03)
-    containers = placement.containers(top)
-    for rank, relation in enumerate(containers):
+    highlights = []
+    for rank, relation in enumerate(placement.containers(top)):
         j = names.index(relation.name)
-        ax.add_patch(
+        highlights.append(
             Rectangle(
                 tuple(low[j]),
                 *(high[j] - low[j]),
                 facecolor="none",
-                edgecolor=plt.get_cmap("Set1")(rank),
+                edgecolor="black",
+                linestyle=_HIGHLIGHTS[rank % len(_HIGHLIGHTS)],
                 linewidth=2.5,
-                label=f"{relation.name}: d_box {relation.predicted:.2f} (measured {relation.measured:.2f})",
+                label=f"contains it: {relation.name}, d_box {relation.predicted:.2f} "
+                f"(measured {relation.measured:.2f})",
             )
         )
     new_low, new_high = (
         x.detach().double().cpu().numpy() for x in (placement.box.low, placement.box.high)
     )
-    ax.add_patch(
-        Rectangle(
-            tuple(new_low),
-            *(new_high - new_low),
-            facecolor="#303030",
-            alpha=0.5,
-            edgecolor="black",
-            hatch="//",
-            linewidth=1.5,
-            label=f"{placement.name} ({placement.size} images)",
-        )
+    placed = Rectangle(
+        tuple(new_low),
+        *(new_high - new_low),
+        facecolor="#303030",
+        alpha=0.5,
+        edgecolor="black",
+        hatch="//",
+        linewidth=1.5,
+        label=f"placed: {placement.name} ({placement.size} images)",
     )
+    for patch in (*highlights, placed):
+        ax.add_patch(patch)
     frame_boxes(ax, np.vstack([low, new_low]), np.vstack([high, new_high]), margin=0.03)
-    handles = [
-        Rectangle((0, 0), 1, 1, facecolor=(*colour[:3], 0.2), edgecolor=colour)
-        for colour in colour_of.values()
-    ]
-    groups_legend = ax.legend(
-        handles,
-        list(colour_of),
-        fontsize=7,
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-        title="map datasets",
-    )
-    ax.add_artist(groups_legend).set_clip_on(False)  # add_artist would clip it to the axes
-    ax.legend(
-        fontsize=7,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.1),
-        title="placed, and its top containers",
-    )
-    ax.set_title(f"{placement.name} placed on the map of {len(names)} datasets", fontsize=10)
+    _large_labels(ax)
+    handles = [placed, *highlights, *_group_handles(colour_of)]
+    labels = [h.get_label() for h in (placed, *highlights)]
+    labels += [f"map datasets: {group}" for group in colour_of]
+    ax.legend(handles, labels, fontsize=FONT, loc="upper center", bbox_to_anchor=(0.5, -0.1))
+    ax.set_title(f"{placement.name} placed on the map of {len(names)} datasets", fontsize=FONT)
     fig.tight_layout()
     return fig
 
 
 def catalogue_table(atlas: Atlas) -> Table:
-    """Every dataset of the map: its name, group, number of images and recipe (chapter 7)."""
+    """Every dataset of the map: its number (as in the map's figures), name, group, number of
+    images and recipe (chapter 7)."""
     rows = [
-        {"dataset": name, "group": group, "images": count, "recipe": recipe}
-        for name, group, count, recipe in zip(
-            atlas.names, atlas.groups, atlas.counts.tolist(), atlas.recipes, strict=True
+        {"#": number, "dataset": name, "group": group, "images": count, "recipe": recipe}
+        for number, (name, group, count, recipe) in enumerate(
+            zip(atlas.names, atlas.groups, atlas.counts.tolist(), atlas.recipes, strict=True), 1
         )
     ]
     return Table.from_rows(rows, caption=f"the {len(rows)} datasets of the {atlas.scale!r} map")
@@ -347,6 +351,60 @@ def kernel_table(check: KernelCheck, datasets: int) -> Table:
     return Table.from_rows(rows, caption="the soft-overlap kernel")
 
 
+def overlap_heatmap(atlas: Atlas) -> Figure:
+    """The map's ``(m, m)`` soft overlaps ``so(row, column)`` (chapter 7).
+
+    Datasets are numbered as in :func:`catalogue_table` (every fifth number written); the
+    catalogue's blocks, runs of one group, are separated by white lines and named on the right
+    (consecutive single datasets, the whole pools, make one block).
+    """
+    overlap = atlas.overlap.detach().cpu().double().numpy()
+    m = len(overlap)
+    fig, ax = plt.subplots(figsize=(8.5, 8))
+    image = ax.imshow(overlap, cmap="viridis", vmin=0, vmax=1, extent=(0.5, m + 0.5, m + 0.5, 0.5))
+    ticks = [1, *range(5, m + 1, 5)]
+    ax.set_xticks(ticks)
+    ax.set_yticks(ticks)
+    ax.set_xlabel("column: dataset D_j (numbers as in the catalogue)")
+    ax.set_ylabel("row: dataset D_i")
+    _large_labels(ax)
+    for start, stop, name in _blocks(atlas.groups):
+        if start > 0:
+            ax.axhline(start + 0.5, color="white", linewidth=1.2)
+            ax.axvline(start + 0.5, color="white", linewidth=1.2)
+        ax.text(
+            m + 1.5,
+            (start + stop + 1) / 2,
+            f"{name} {start + 1}–{stop}",
+            va="center",
+            fontsize=FONT,
+        )
+    ax.set_title("soft overlap so(row, column)", fontsize=FONT + 1)
+    bar = fig.colorbar(image, ax=ax, orientation="horizontal", fraction=0.04, pad=0.1)
+    bar.set_label("so(row, column)", fontsize=FONT)
+    bar.ax.tick_params(labelsize=FONT)
+    return fig
+
+
+def _blocks(groups: Sequence[str]) -> list[tuple[int, int, str]]:
+    """``(start, stop, name)`` of each run of one group in ``groups`` (``stop`` exclusive);
+    consecutive runs of length 1 merge into one block named "pools"."""
+    runs: list[tuple[int, int, str]] = []
+    for i, group in enumerate(groups):
+        if runs and runs[-1][2] == group:
+            runs[-1] = (runs[-1][0], i + 1, group)
+        else:
+            runs.append((i, i + 1, group))
+    blocks: list[tuple[int, int, str]] = []
+    for start, stop, group in runs:
+        single = stop - start == 1
+        if single and blocks and blocks[-1][2] == "pools":
+            blocks[-1] = (blocks[-1][0], stop, "pools")
+        else:
+            blocks.append((start, stop, "pools" if single else group))
+    return blocks
+
+
 def nearest_distance_histograms(atlas: Atlas, of: str, targets: Sequence[str]) -> Figure:
     """One panel per target dataset: the distances from each image of dataset ``of`` to its
     nearest neighbour in the target, against the target's threshold ``t_j`` (dashed), titled
@@ -356,17 +414,25 @@ def nearest_distance_histograms(atlas: Atlas, of: str, targets: Sequence[str]) -
         raise ValueError(f"not on the map: {unknown}")
     i = atlas.names.index(of)
     points = atlas.pool[atlas.members[i]]
-    fig, axes = plt.subplots(1, len(targets), figsize=(3.5 * len(targets), 3), sharey=True)
-    for ax, target in zip(np.atleast_1d(axes), targets, strict=True):
+    columns = min(2, len(targets))
+    rows = -(-len(targets) // columns)
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(4.5 * columns, 3.4 * rows), sharey=True, squeeze=False
+    )
+    for ax, target in zip(axes.flat, targets, strict=False):
         j = atlas.names.index(target)
         nearest = nearest_neighbour_distance(points, atlas.pool[atlas.members[j]])
         threshold = float(atlas.thresholds[j])
         ax.hist(nearest.numpy(), bins=30, color="#4c72b0")
         ax.axvline(threshold, color="black", linestyle="--", label=f"t = {threshold:.2f}")
-        ax.set_title(f"to {target}: so = {float(atlas.overlap[i, j]):.2f}", fontsize=9)
+        ax.set_title(f"to {target}: so = {float(atlas.overlap[i, j]):.2f}", fontsize=FONT)
         ax.set_xlabel("distance to nearest neighbour")
-        ax.legend(fontsize=8)
-    np.atleast_1d(axes)[0].set_ylabel(f"images of {of}")
+        ax.legend(fontsize=FONT)
+        _large_labels(ax)
+    for ax in axes.flat[len(targets) :]:
+        ax.remove()
+    for ax in axes[:, 0]:
+        ax.set_ylabel(f"images of {of}", fontsize=FONT)
     fig.tight_layout()
     return fig
 
