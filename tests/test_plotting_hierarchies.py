@@ -60,8 +60,8 @@ def history(draws: int, steps: int = 6) -> History:
 
 def test_loss_curves_shows_the_first_draws_and_their_best_steps() -> None:
     fig = loss_curves({"a": history(2), "b": history(2)}, draws=2, labels={"a": "A", "b": "B"})
-    top, bottom = fig.axes[0], fig.axes[2]
-    assert [ax.get_title() for ax in fig.axes[:2]] == ["A", "B"]
+    top, bottom = fig.axes[0], fig.axes[1]  # one row per experiment: loss, validation error
+    assert [fig.axes[i].get_title(loc="left") for i in (0, 2)] == ["A", "B"]
     assert top.get_lines()[0].get_ydata().tolist() == pytest.approx([1 / (s + 1) for s in range(6)])
     lines = bottom.get_lines()  # per draw: the curve, then the dot at its best step
     assert len(lines) == 4

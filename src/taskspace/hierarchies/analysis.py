@@ -8,6 +8,7 @@ F1 values are recorded in per cent, mean and population std over the ``R`` draws
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ import torch
 from scipy.stats import spearmanr
 
 from taskspace import results
+from taskspace.book.pages import OUTPUT_COLUMNS
 from taskspace.boxes.evaluate import (
     PROTOCOLS,
     RelationSplit,
@@ -102,7 +104,13 @@ class Report:
     records: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        return "\n".join(self.lines)
+        """The lines, each wrapped to the page's column (continuations indented)."""
+        return "\n".join(
+            textwrap.fill(line, OUTPUT_COLUMNS, subsequent_indent="    ", break_long_words=False)
+            if len(line) > OUTPUT_COLUMNS
+            else line
+            for line in self.lines
+        )
 
     def add(self, key: str, value: object, **fields: object) -> None:
         """Add one result (``std``, ``paper``, ``note`` as in :func:`taskspace.results.record`)."""

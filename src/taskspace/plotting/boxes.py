@@ -95,6 +95,7 @@ def box_figure(
     title: str = "",
     ax: Axes | None = None,
     legend: Literal["inside", "outside", "none"] = "inside",
+    fontsize: float = 7,
 ) -> Figure:
     """Draw ``(N, 2)`` boxes as rectangles (chapter 3).
 
@@ -110,6 +111,8 @@ def box_figure(
         legend: where the legend of the groups goes: ``"inside"`` the axes where it covers the
             fewest boxes, ``"outside"`` to the right of the axes (covering nothing), or
             ``"none"`` (e.g. for all panels of a figure but one, which share one legend).
+        fontsize: points of the box labels; the legend's are one point larger, the title's
+            three.
     """
     if legend not in ("inside", "outside", "none"):
         raise ValueError(f"legend must be 'inside', 'outside' or 'none', got {legend!r}")
@@ -140,7 +143,7 @@ def box_figure(
                 (low[i, 0], high[i, 1]),
                 xytext=(2, -2),
                 textcoords="offset points",
-                fontsize=7,
+                fontsize=fontsize,
                 va="top",
                 color=c,
             )
@@ -154,9 +157,10 @@ def box_figure(
             if legend == "inside"
             else {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "borderaxespad": 0.0}
         )
-        ax.legend(handles, keys, fontsize=8, title="group", title_fontsize=8, **place)
+        size = fontsize + 1
+        ax.legend(handles, keys, fontsize=size, title="group", title_fontsize=size, **place)
     frame_boxes(ax, low, high)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=fontsize + 3)
     return fig
 
 

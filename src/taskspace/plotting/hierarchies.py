@@ -19,6 +19,7 @@ draws; the paper's values are passed in, in percent (chapter 4 reads them from
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -96,26 +97,30 @@ def batch_table(runs: Sequence[BoxRun], seconds: Mapping[str, float]) -> Table:
 
 
 def loss_curves(histories: Mapping[str, History], draws: int, labels: Mapping[str, str]) -> Figure:
-    """Training loss (top, mean over draws, log scale) and validation error of every draw
-    (bottom, a dot at each draw's best step), one column per experiment.
+    """Training loss (left, mean over draws, log scale) and validation error of every draw
+    (right, a dot at each draw's best step), one row per experiment.
 
     Args:
         histories: experiment -> the :class:`History` of a batch whose first ``draws`` networks
             are the ones shown (``losses["total"]`` ``(steps, R)``, ``validation_error``
             ``(evaluations, R)``, ``best_step`` ``R`` steps).
         draws: how many networks of each batch to show (the rest, e.g. perturbed inputs, not).
-        labels: experiment -> column title.
+        labels: experiment -> row title.
     """
     _missing(list(histories), labels, "label")
-    fig, axes = plt.subplots(2, len(histories), figsize=(15, 6), sharex=True, squeeze=False)
-    for column, (name, history) in enumerate(histories.items()):
+    fig, axes = plt.subplots(
+        len(histories), 2, figsize=(7.5, 2.5 * len(histories) + 0.5), sharex=True, squeeze=False
+    )
+    for row, (name, history) in enumerate(histories.items()):
         total = torch.tensor(history.losses["total"])[:, :draws]  # (steps, draws)
         if total.dim() != 2 or total.shape[1] != draws:
             raise ValueError(f"{name}: need the losses of at least {draws} networks side by side")
-        top, bottom = axes[0, column], axes[1, column]
+        top, bottom = axes[row, 0], axes[row, 1]
         top.plot(np.arange(1, len(total) + 1), total.mean(1), color=_COLOURS[0])
         top.set_yscale("log")
-        top.set_title(labels[name], fontsize=10)
+        top.set_title(labels[name], fontsize=10, loc="left")
+        top.set_ylabel("training loss")
+        bottom.set_ylabel("validation MSE")
         error = torch.tensor(history.validation_error)[:, :draws]  # (evaluations, draws)
         best_steps = history.best_step
         if not isinstance(best_steps, list):
@@ -125,10 +130,9 @@ def loss_curves(histories: Mapping[str, History], draws: int, labels: Mapping[st
             best = best_steps[r]
             row = history.validation_steps.index(best)
             bottom.plot(best, error[row, r], "o", color=line.get_color())
-        bottom.set_xlabel("Adam step (full batch)")
         bottom.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
-    axes[0, 0].set_ylabel("training loss (mean over draws)")
-    axes[1, 0].set_ylabel("validation error (MSE of d_box)")
+    for ax in axes[-1]:
+        ax.set_xlabel("Adam step (full batch)")
     fig.tight_layout()
     return fig
 
@@ -211,7 +215,7 @@ def protocol_figure(
     _check_experiments(scores, paper, labels)
     if not 1 <= len(protocols) <= len(_PROTOCOL_COLOURS):
         raise ValueError(f"can draw 1 to {len(_PROTOCOL_COLOURS)} protocols, got {len(protocols)}")
-    fig, ax = plt.subplots(figsize=(12, 4.2))
+    fig, ax = plt.subplots(figsize=(7.5, 5.0))
     width = 0.8 / len(protocols)
     offsets = np.arange(len(protocols)) - (len(protocols) - 1) / 2
     x = np.arange(len(scores))
@@ -235,11 +239,11 @@ def protocol_figure(
             zorder=3,
             label="paper (existing or novel)" if offset == offsets[0] else None,
         )
-    ax.set_xticks(x, [labels[name] for name in scores], fontsize=9)
+    ax.set_xticks(x, [textwrap.fill(labels[name], 16) for name in scores], fontsize=10)
     ax.set_ylabel("F1 of containment (%), 5-D, mu")
     ax.set_ylim(0, 105)
-    ax.legend(fontsize=8, ncol=len(protocols) + 1, loc="upper center", bbox_to_anchor=(0.5, -0.12))
-    ax.set_title(f"The same trained boxes under {len(protocols)} scoring protocols")
+    ax.legend(fontsize=10, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    ax.set_title(f"The same boxes under {len(protocols)} scoring protocols")
     fig.tight_layout()
     return fig
 
@@ -249,7 +253,7 @@ def threshold_curves(
     thresholds: Sequence[float],
     labels: Mapping[str, str],
 ) -> Figure:
-    """F1 (%) against the threshold, mean over draws, one panel per experiment.
+    """F1 (%) against the threshold, mean over draws, one panel per experiment, two per row.
 
     Args:
         curves: experiment -> part of the pairs (e.g. ``"validation"``, ``"test"``) -> ``(R, T)``
@@ -259,20 +263,26 @@ def threshold_curves(
         labels: experiment -> panel title.
     """
     _missing(list(curves), labels, "label")
-    fig, axes = plt.subplots(1, len(curves), figsize=(15, 3.6), sharey=True, squeeze=False)
-    for ax, (name, parts) in zip(axes[0], curves.items(), strict=True):
+    rows = -(-len(curves) // 2)
+    fig, axes = plt.subplots(
+        rows, 2, figsize=(7.5, 3.0 * rows + 0.6), sharey=True, sharex=True, squeeze=False
+    )
+    for ax in axes.flat[len(curves) :]:
+        ax.set_visible(False)
+    for ax, (name, parts) in zip(axes.flat, curves.items(), strict=False):
         for (part, f1), style in zip(parts.items(), ("o-", "s--", "^:"), strict=False):
             if f1.dim() != 2 or f1.shape[1] != len(thresholds):
                 raise ValueError(
                     f"{name}, {part}: need (R, {len(thresholds)}) F1 values, got {tuple(f1.shape)}"
                 )
             ax.plot(thresholds, 100 * f1.mean(0), style, label=f"{part} pairs")
-        ax.set_title(labels[name], fontsize=9)
+        ax.set_title(labels[name], fontsize=10)
         ax.set_xlabel("threshold t")
-    axes[0, 0].set_ylabel("F1 (%), 5-D, mu, mean over draws")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("F1 (%), mean of draws")
     handles, names = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, names, fontsize=8, ncol=len(names), loc="lower center")
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.legend(handles, names, fontsize=10, ncol=len(names), loc="lower center")
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
 
 
@@ -322,7 +332,7 @@ def dimension_figure(
     colours = colours or dict(zip(scores, _COLOURS, strict=False))
     _missing(list(scores), colours, "colour")
     dims = sorted({k for by_k in scores.values() for k in by_k})
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    fig, axes = plt.subplots(2, 1, figsize=(7.5, 6.8))
     for ax, part in zip(axes, ("existing", "novel"), strict=True):
         for name, by_k in scores.items():
             ks = sorted(by_k)
@@ -349,8 +359,9 @@ def dimension_figure(
         ax.set_xlabel("box dimension k")
         which = " (held-out pairs)" if part == "existing" else " (both directions)"
         ax.set_title(f"{part} datasets{which}")
-    axes[0].set_ylabel("F1 of containment (%)")
-    axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    for ax in axes:
+        ax.set_ylabel("F1 of containment (%)")
+    axes[1].legend(fontsize=10, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.22))
     fig.tight_layout()
     return fig
 
@@ -380,7 +391,7 @@ def parent_child_boxes(
     for mapping, what in ((datasets, "dataset names"), (groups, "groups"), (heads, "heads")):
         _missing(columns, mapping, what)
     fig, axes = plt.subplots(
-        len(rows), len(columns), figsize=(9.0 * len(columns), 6.5 * len(rows)), squeeze=False
+        len(rows), len(columns), figsize=(7.5 * len(columns), 5.5 * len(rows)), squeeze=False
     )
     for column, name in enumerate(columns):
         for row, what in enumerate(rows):
@@ -393,6 +404,7 @@ def parent_child_boxes(
                 title=f"{name}: {len(drawn.low)} datasets as 2-D boxes, {what}",
                 ax=axes[row, column],
                 legend="outside",
+                fontsize=10,
             )
     fig.tight_layout()
     return fig
@@ -413,8 +425,8 @@ def neighbourhood_figure(
     """
     colours = colours or dict(zip(curves, _COLOURS, strict=False))
     _missing(list(curves), colours, "colour")
-    fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 4.8), squeeze=False)
-    for ax, (name, (tree, near, control)) in zip(axes[0], curves.items(), strict=True):
+    fig, axes = plt.subplots(len(curves), 1, figsize=(7.5, 4.2 * len(curves)), squeeze=False)
+    for ax, (name, (tree, near, control)) in zip(axes[:, 0], curves.items(), strict=True):
         if not len(tree) == len(near) == len(control):
             raise ValueError(
                 f"{name}: the three curves differ in length: {len(tree)}, {len(near)}, "
@@ -434,7 +446,7 @@ def neighbourhood_figure(
         ax.legend(
             lines,
             [line.get_label() for line in lines],
-            fontsize=7,
+            fontsize=10,
             loc="upper center",
             bbox_to_anchor=(0.5, -0.16),
         )

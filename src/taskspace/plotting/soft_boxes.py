@@ -26,7 +26,7 @@ def pull_figure(
         curves: label -> (``d_box`` ``(G,)``, pull ``(G,)``), as
             :func:`~taskspace.boxes.sliding.sliding_square` returns them.
     """
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, (left, right) = plt.subplots(2, 1, figsize=(7.5, 6.6))
     for label, (overlap, pull) in curves.items():
         if overlap.shape != gaps.shape or pull.shape != gaps.shape:
             raise ValueError(f"curve {label!r}: need two {tuple(gaps.shape)} tensors like gaps")
@@ -38,7 +38,7 @@ def pull_figure(
     right.set_ylabel("-d d_box / d x (log scale)")
     right.set_yscale("log")
     right.set_ylim(1e-12, 10)
-    left.legend(fontsize=8)
+    left.legend(fontsize=10)
     left.set_title("overlap")
     right.set_title("gradient that pulls the squares together")
     fig.tight_layout()
@@ -55,7 +55,7 @@ def smoothing_figure(
     (with ``z_j = 0``); right, the Bessel volume's soft side ``T_vol log(1 + e^{(s - 2 gamma_E
     T_int) / T_vol})`` against the side ``s`` (with Task2Box's ``T_int``); each beside its hard
     version."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
+    fig, (left, right) = plt.subplots(2, 1, figsize=(7.5, 6.4))
     other_low = torch.zeros(1, dtype=torch.float64)
     lows = torch.linspace(-1, 1, points, dtype=torch.float64)
     left.plot(lows, lows.clamp_min(0), "k--", label="hard: max(z_i, z_j)")
@@ -64,7 +64,7 @@ def smoothing_figure(
     left.set_xlabel("lower corner z_i (with z_j = 0)")
     left.set_ylabel("lower corner of the intersection")
     left.set_title("Gumbel intersection: a smooth max")
-    left.legend(fontsize=8)
+    left.legend(fontsize=10)
 
     side = torch.linspace(-0.6, 1.0, points, dtype=torch.float64)
     shortened = side - 2 * EULER_GAMMA * INTERSECTION_TEMPERATURE
@@ -75,7 +75,7 @@ def smoothing_figure(
     right.set_xlabel("side length s of a box")
     right.set_ylabel("soft side length")
     right.set_title("Bessel-approximate volume: a softplus per side")
-    right.legend(fontsize=8)
+    right.legend(fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -91,14 +91,14 @@ def loss_curves_figure(
     """
     if losses.ndim != 2 or losses.shape[1] != len(labels):
         raise ValueError(f"losses must be (steps, {len(labels)}), got {tuple(losses.shape)}")
-    fig, ax = plt.subplots(figsize=(8.5, 3.5))
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
     for member, label in enumerate(labels):
         ax.plot(losses[:, member].clamp_min(1e-6), label=label)
     ax.set_yscale("log")
     ax.set_xlabel("Adam step (full batch)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    ax.legend(fontsize=10, loc="upper right")
     fig.tight_layout()
     return fig
 
@@ -122,8 +122,8 @@ def learned_boxes_figure(
     """
     if boxes.low.ndim != 3 or boxes.low.shape[0] != len(titles):
         raise ValueError(f"boxes must be ({len(titles)}, N, 2), got {tuple(boxes.low.shape)}")
-    fig, axes = plt.subplots(1, len(titles), figsize=(6.5 * len(titles), 4.6), squeeze=False)
-    for member, ax in enumerate(axes[0]):
+    fig, axes = plt.subplots(len(titles), 1, figsize=(7.5, 4.8 * len(titles)), squeeze=False)
+    for member, ax in enumerate(axes[:, 0]):
         box_figure(
             boxes[member],
             names,
@@ -131,7 +131,8 @@ def learned_boxes_figure(
             highlight=highlight,
             title=titles[member],
             ax=ax,
-            legend="outside" if member == len(titles) - 1 else "none",
+            legend="outside" if member == 0 else "none",
+            fontsize=10,
         )
     fig.suptitle(title)
     fig.tight_layout()
