@@ -38,7 +38,7 @@ def test_split_accuracies_hatches_the_papers_bars() -> None:
     ax = fig.axes[0]
     hatches = [patch.get_hatch() for patch in ax.patches]
     assert hatches == [None, "//", None, "//"]
-    assert [patch.get_height() for patch in ax.patches] == pytest.approx([0.8, 0.78, 0.45, 0.41])
+    assert [patch.get_width() for patch in ax.patches] == pytest.approx([0.8, 0.78, 0.45, 0.41])
     plt.close(fig)
     with pytest.raises(ValueError, match="exactly"):
         split_accuracies({"x": {"random": (0.5, 0.0)}}, {})

@@ -12,7 +12,7 @@ from taskspace.boxes.evaluate import split_relations
 from taskspace.boxes.geometry import Boxes, overlap_matrix
 from taskspace.boxes.train import TrainConfig as BoxConfig
 from taskspace.boxes.train import train_on_splits
-from taskspace.plotting.taskmap import as_against_map, task_map
+from taskspace.plotting.taskmap import as_against_map, task_map, transfer_heatmap
 from taskspace.taskmap import (
     TASKMAP_SETTINGS,
     Task,
@@ -278,3 +278,8 @@ def test_figures_draw_every_task_and_refuse_mismatches():
     plt.close(fig)
     with pytest.raises(ValueError, match="rhos"):
         as_against_map(quantities, torch.rand(3), kinds, {"volume": 0.1})
+    fig = transfer_heatmap(torch.rand(3, 3), ["human", "human", "random"], "a")
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["human", "random"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="consecutive"):
+        transfer_heatmap(torch.rand(3, 3), ["human", "random", "human"])

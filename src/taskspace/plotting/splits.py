@@ -98,21 +98,29 @@ def split_accuracies(
     for name, values in settings.items():
         if set(values) != set(kinds):
             raise ValueError(f"setting {name!r} must give exactly {kinds}, got {sorted(values)}")
-    fig, ax = plt.subplots(figsize=(1.1 * len(settings) + 2.0, 3.4))
-    x = np.arange(len(settings))
+    # horizontal bars: one row per setting, its name on one line at a readable size
+    fig, ax = plt.subplots(figsize=(7.0, 0.42 * len(settings) + 1.2))
+    y = np.arange(len(settings))
     for offset, kind, colour in ((-0.2, "random", "tab:blue"), (0.2, "adversarial", "tab:red")):
         means = [settings[name][kind][0] for name in settings]
         stds = [settings[name][kind][1] for name in settings]
-        bars = ax.bar(x + offset, means, 0.4, yerr=stds, capsize=3, color=colour, label=kind)
+        bars = ax.barh(y + offset, means, 0.4, xerr=stds, capsize=2, color=colour, label=kind)
         for bar, name in zip(bars, settings, strict=True):
             if name in paper:
                 bar.set_hatch("//")
                 bar.set_alpha(0.55)
-    ax.set_xticks(x, list(settings), fontsize=8, rotation=20, ha="right")
-    ax.set_ylabel("test accuracy")
-    ax.set_ylim(0, 1.05)
+    ax.set_yticks(y, [name.replace("\n", " ") for name in settings], fontsize=9)
+    ax.invert_yaxis()  # the first setting on top, as in the table
+    ax.axvline(0.5, color="grey", ls=":", lw=1)
+    ax.set_xlabel("test accuracy")
+    ax.set_xlim(0, 1.05)
     ax.legend(
-        title="split (hatched: the paper)", fontsize=8, loc="upper left", bbox_to_anchor=(1, 1)
+        title="split (hatched: the paper)",
+        fontsize=8,
+        title_fontsize=8,
+        ncol=2,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
     )
     fig.tight_layout()
     return fig

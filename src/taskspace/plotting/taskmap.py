@@ -13,7 +13,7 @@ from matplotlib.patches import Patch, Rectangle
 from taskspace.boxes.geometry import Boxes
 from taskspace.plotting.discovery import KIND_COLOURS as CHAPTER9_COLOURS
 
-__all__ = ["KIND_COLOURS", "as_against_map", "task_map"]
+__all__ = ["KIND_COLOURS", "as_against_map", "task_map", "transfer_heatmap"]
 
 #: Chapter 9's colour per kind of task; the discovered sets are shades of its green by lambda.
 KIND_COLOURS: dict[str, str] = {
@@ -47,7 +47,7 @@ def task_map(boxes: Boxes, kinds: Sequence[str], scores: torch.Tensor, title: st
     values = scores.detach().cpu().double().numpy()
     norm = plt.Normalize(values.min(), values.max())
     cmap = plt.get_cmap("viridis")
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), sharex=True, sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(7.4, 3.6), sharex=True, sharey=True)
     order = np.argsort(-(high - low).prod(1))  # large boxes first, small ones on top
     for i in order:
         size = high[i] - low[i]
@@ -82,7 +82,8 @@ def task_map(boxes: Boxes, kinds: Sequence[str], scores: torch.Tensor, title: st
     axes[1].set_title("by agreement score", fontsize=10)
     fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes[1], label="AS")
     if title:
-        fig.suptitle(title, fontsize=11)
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
     return fig
 
 
@@ -107,7 +108,7 @@ def as_against_map(
             raise ValueError(
                 f"{name}: {len(values)} values, {len(scores)} scores, {len(kinds)} kinds differ"
             )
-    fig, axes = plt.subplots(1, len(quantities), figsize=(3.8 * len(quantities), 3.4), sharey=True)
+    fig, axes = plt.subplots(1, len(quantities), figsize=(2.5 * len(quantities), 3.0), sharey=True)
     axes = np.atleast_1d(axes)
     y = scores.detach().cpu().double().numpy()
     colours = [_colour(k) for k in kinds]
@@ -118,7 +119,45 @@ def as_against_map(
     axes[0].set_ylabel("AS")
     present = list(dict.fromkeys(kinds))
     axes[-1].legend(
-        handles=[Patch(color=_colour(k), label=k) for k in present], fontsize=7, loc="lower right"
+        handles=[Patch(color=_colour(k), label=k) for k in present], fontsize=8, loc="lower right"
     )
+    fig.tight_layout()
+    return fig
+
+
+def transfer_heatmap(affinity: torch.Tensor, kinds: Sequence[str], value_label: str = "") -> Figure:
+    """The ``(T, T)`` transfer matrix ``[target, source]`` with its tasks grouped by kind.
+
+    Too many tasks to name one by one at a readable size, so each axis names the kinds (tasks
+    of one kind must be consecutive) and white lines separate them (chapter 11).
+
+    Args:
+        affinity: ``(T, T)`` matrix; NaN (the diagonal) drawn in grey.
+        kinds: ``T`` kinds, one run of consecutive tasks per kind.
+    """
+    if affinity.shape != (len(kinds), len(kinds)):
+        raise ValueError(
+            f"transfer_heatmap needs a (T, T) matrix for {len(kinds)} kinds, "
+            f"got {tuple(affinity.shape)}"
+        )
+    kinds = list(kinds)
+    runs = list(dict.fromkeys(kinds))
+    if len(runs) != sum(1 for i, kind in enumerate(kinds) if i == 0 or kinds[i - 1] != kind):
+        raise ValueError("transfer_heatmap needs the tasks of each kind to be consecutive")
+    starts = [kinds.index(kind) for kind in runs]
+    ends = [start + kinds.count(kind) for start, kind in zip(starts, runs, strict=True)]
+    matrix = affinity.detach().cpu().double().numpy()
+    fig, ax = plt.subplots(figsize=(7.0, 6.0))
+    ax.set_facecolor("#d0d0d0")
+    image = ax.imshow(np.ma.masked_invalid(matrix), cmap="viridis", aspect="equal")
+    for boundary in ends[:-1]:
+        ax.axhline(boundary - 0.5, color="white", lw=1.2)
+        ax.axvline(boundary - 0.5, color="white", lw=1.2)
+    middles = [(start + end - 1) / 2 for start, end in zip(starts, ends, strict=True)]
+    ax.set_xticks(middles, runs, rotation=30, ha="right", fontsize=9)
+    ax.set_yticks(middles, runs, fontsize=9)
+    ax.set_xlabel("source task")
+    ax.set_ylabel("target task")
+    fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02, label=value_label)
     fig.tight_layout()
     return fig
