@@ -172,7 +172,8 @@ def tree_figure(taxonomy: Taxonomy, root: str, max_depth: int = 3, label_depth: 
     A node with two parents (WordNet allows it) is placed under the first one; an edge from
     another parent is drawn too when that parent is one level up. Leaves of the drawing are
     spread evenly; each inner node sits above the middle of its children. Nodes up to
-    ``label_depth`` levels below the root are labelled.
+    ``label_depth`` levels below the root are labelled, except where a label would crowd the
+    one before it on its level.
     """
     children = taxonomy.children
     leaf_classes = set(taxonomy.leaves)
@@ -192,29 +193,40 @@ def tree_figure(taxonomy: Taxonomy, root: str, max_depth: int = 3, label_depth: 
         return x
 
     place(root, 0)
-    width = max(6.0, 0.18 * next_x[0])
-    fig, ax = plt.subplots(figsize=(min(width, 16.0), 1.3 * (max_depth + 1)))
+    # at most 9 inches wide, so that the page (about 6.7 inches) shows the labels at >= 8 pt
+    width = max(6.0, 0.06 * next_x[0])
+    fig, ax = plt.subplots(figsize=(min(width, 9.0), 1.2 * (max_depth + 1) + 0.4))
     for node, (x, depth) in positions.items():
         for kid in children(node):
             if kid in positions and positions[kid][1] == depth + 1:
                 ax.plot([x, positions[kid][0]], [-depth, -depth - 1], color="#9a9a9a", lw=0.6)
-    for node, (x, depth) in positions.items():
+    # a label closer than this to the last one drawn on its level (left to right) is left out
+    label_gap = 0.03 * next_x[0]
+    last_label: dict[int, float] = {}
+    for node, (x, depth) in sorted(positions.items(), key=lambda item: item[1][0]):
         is_leaf = node in leaf_classes
-        ax.scatter(x, -depth, s=14, color="#c44e52" if is_leaf else "#4c72b0", zorder=3)
-        if depth <= label_depth:
+        ax.scatter(x, -depth, s=8, color="#c44e52" if is_leaf else "#4c72b0", zorder=3)
+        if depth <= label_depth and x - last_label.get(depth, -np.inf) >= label_gap:
+            last_label[depth] = x
             ax.annotate(
                 taxonomy.name(node),
                 (x, -depth),
                 xytext=(0, 6),
                 textcoords="offset points",
                 ha="center",
-                fontsize=7,
-                rotation=0 if depth == 0 else 35,
+                fontsize=11,
+                rotation=0 if depth == 0 else 40,
             )
-    ax.set_yticks([-d for d in range(max_depth + 1)], [f"depth {d}" for d in range(max_depth + 1)])
+    ax.set_yticks(
+        [-d for d in range(max_depth + 1)],
+        [f"depth {d}" for d in range(max_depth + 1)],
+        fontsize=11,
+    )
     ax.set_xticks([])
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
-    ax.set_title(f"{taxonomy.name(root)}: {len(positions)} nodes drawn (red: leaf classes)")
+    ax.set_title(
+        f"{taxonomy.name(root)}: {len(positions)} nodes drawn (red: leaf classes)", fontsize=12
+    )
     fig.tight_layout()
     return fig
