@@ -166,3 +166,10 @@ def test_student_copies_hold_no_sentence_of_an_answer(chapter: Path, tmp_path: P
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda path: path.stem)
 def test_committed_outputs_fit_the_column(chapter: Path) -> None:
     assert not pages.width_problems(chapter), "\n".join(pages.width_problems(chapter))
+
+
+@pytest.mark.parametrize("text", ["03_demo: {}\n<<<<<<< HEAD\n04_x: {}\n", "03_demo: [0.5]\n"])
+def test_a_malformed_list_of_typed_constants_is_named(tmp_path: Path, text: str) -> None:
+    (tmp_path / pages.TYPED_NUMBERS).write_text(text)
+    with pytest.raises(ValueError, match=r"typed_numbers\.yml"):
+        pages.typed_constants(tmp_path)

@@ -59,7 +59,14 @@ def typed_constants(book_dir: Path) -> dict[str, set[str]]:
     path = Path(book_dir, TYPED_NUMBERS)
     if not path.exists():
         return {}
-    listed = yaml.safe_load(path.read_text()) or {}
+    try:
+        listed = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path} is not valid YAML: {error}") from error
+    if not isinstance(listed, dict) or not all(
+        isinstance(numbers, dict | None) for numbers in listed.values()
+    ):
+        raise ValueError(f"{path} must map each chapter to {{number: source}}, e.g. 03_boxes: {{}}")
     return {
         chapter: {str(number) for number in (numbers or {})} for chapter, numbers in listed.items()
     }
