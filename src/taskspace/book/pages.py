@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from taskspace.display import OUTPUT_COLUMNS
 from taskspace.results import failed_claims
 
 __all__ = [
@@ -36,9 +37,6 @@ __all__ = [
 ]
 
 TYPED_NUMBERS = "typed_numbers.yml"
-# Characters of monospace output that fit the text column at a 1280 px wide window (measured in
-# headless Chromium on the built book: 672 px at 8.43 px a character, less the block's padding).
-OUTPUT_COLUMNS = 78
 SOLUTION = "solution"
 EXERCISE_START = re.compile(r"^(```+|:::+)\{admonition\} Exercise\b")
 ANSWER_START = re.compile(r"^(```+|:::+)\{admonition\} Answer\b.*\n:class: dropdown", re.M)

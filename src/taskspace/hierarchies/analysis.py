@@ -17,7 +17,6 @@ import torch
 from scipy.stats import spearmanr
 
 from taskspace import results
-from taskspace.book.pages import OUTPUT_COLUMNS
 from taskspace.boxes.evaluate import (
     PROTOCOLS,
     RelationSplit,
@@ -31,6 +30,7 @@ from taskspace.boxes.model import embed
 from taskspace.boxes.sensitivity import metric_shift
 from taskspace.boxes.train import TrainConfig, train_boxes
 from taskspace.data.taxonomy import Taxonomy
+from taskspace.display import OUTPUT_COLUMNS
 from taskspace.hierarchies.batches import BOOK_EXPERIMENTS
 from taskspace.hierarchies.experiment import HierarchyExperiment
 from taskspace.hierarchies.scoring import ContainmentScores, neighbourhood_curves
