@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from taskspace.plotting.data import show_image
 
@@ -308,6 +309,9 @@ def meta_gradient_costs(
         ax.set_ylabel(label)
     if all(float(row[memory_key]) > 0 for row in rows):  # type: ignore[arg-type]
         axes[1].set_yscale("log")
+        axes[1].yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 100, 200, 500, ...
+        axes[1].yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axes[1].yaxis.set_minor_formatter(NullFormatter())
     axes[0].legend(fontsize=8, title="meta-gradient", title_fontsize=8)
     fig.tight_layout()
     return fig
