@@ -6,7 +6,11 @@ import pytest
 import torch
 
 from taskspace.agreement import META_GRADIENTS, NetworkSpec
-from taskspace.agreement.benchmark import benchmark_meta_gradients
+from taskspace.agreement.benchmark import (
+    _start_peak_resident,
+    _status_bytes,
+    benchmark_meta_gradients,
+)
 
 INNER = NetworkSpec("small_cnn", in_channels=1, image_size=8, num_classes=2, width=3)
 
@@ -41,3 +45,18 @@ def test_an_isolated_measurement_runs_in_a_fresh_process_with_the_same_result() 
 def test_unknown_strategies_are_refused() -> None:
     with pytest.raises(ValueError, match="strategies must be among"):
         benchmark_meta_gradients(INNER, INNER, _images(), strategies=("adam",))
+
+
+def test_the_peak_is_counted_from_the_start_of_the_run_not_from_an_earlier_peak() -> None:
+    # the warm-up (or any earlier work) may have needed more memory than the run measured; a
+    # peak counted as growth of the process's lifetime peak then reads 0 MB
+    earlier = bytearray(256 * 2**20)
+    earlier[::4096] = b"x" * len(earlier[::4096])  # touch every page: resident
+    del earlier
+    start = _start_peak_resident()
+    if start is None:
+        pytest.skip("the peak resident set can only be reset on Linux")
+    assert _status_bytes("VmHWM") - start < 64 * 2**20
+    during = bytearray(32 * 2**20)
+    during[::4096] = b"x" * len(during[::4096])
+    assert _status_bytes("VmHWM") - start >= 32 * 2**20

@@ -254,3 +254,8 @@ def test_discovery_settings_build_the_pool_encoder_and_config() -> None:
     assert set(discovery_module.DISCOVERY_SETTINGS) == {"fast", "book", "paper"}
     paper = discovery_module.DISCOVERY_SETTINGS["paper"]  # appendix I.2, ResNet-18
     assert (paper.n_heads, paper.uniformity_weight, paper.inner_steps) == (32, 0.66, 50)
+    # the paper's early stop (agreement > 0.6 for 3 steps) and Algorithm 1's fresh inner pair
+    assert (paper.proxy.early_stop, paper.proxy.early_stop_patience) == (0.6, 3)
+    assert not paper.config().fixed_inner_init
+    for scale in ("fast", "book"):  # shortened inner loops run all their steps
+        assert discovery_module.DISCOVERY_SETTINGS[scale].proxy.early_stop is None

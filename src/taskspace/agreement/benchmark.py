@@ -4,15 +4,18 @@
 (:func:`~taskspace.agreement.proxy.proxy_agreement`) with each of the three strategies of
 :data:`~taskspace.agreement.proxy.META_GRADIENTS`, on the same task and batches, and compares them
 with the first. On a CPU each measurement runs in a fresh process (started with ``spawn``), so
-that the peak resident set it reports is that run's alone; on a GPU the peak is
+that the peak resident set it reports is that run's alone, counted from the run's start rather
+than from the warm-up's peak; on a GPU the peak is
 ``torch.cuda.max_memory_allocated``. Used by chapter 9 and ``bench/metagrad.py``.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -36,8 +39,33 @@ def _task_soft_labels(task_spec: NetworkSpec, like: torch.Tensor) -> tuple[nn.Mo
     return task, lambda batch: torch.softmax(task(batch), -1)
 
 
+_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+# In a measuring child, allocations above 64 KiB are mapped and handed back to the system when
+# freed (glibc), so the resident set follows the memory in use rather than what malloc keeps.
+_CHILD_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(64 * 2**10), "MALLOC_TRIM_THRESHOLD_": "0"}
+
+
+def _status_bytes(field: str) -> int:
+    """A field of ``/proc/self/status`` (``VmRSS``, ``VmHWM``; in kB) in bytes (Linux)."""
+    for line in _STATUS.read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"{_STATUS} has no {field} line")
+
+
+def _start_peak_resident() -> int | None:
+    """Reset this process's peak resident set to its current one and return that (bytes), or
+    ``None`` where the kernel cannot reset it (not Linux)."""
+    try:
+        _CLEAR_REFS.write_text("5")  # Linux >= 4.0: VmHWM := VmRSS
+        return _status_bytes("VmRSS")
+    except OSError:
+        return None
+
+
 def _peak_resident_bytes() -> int:
-    """This process's peak resident set size so far (Linux: ``ru_maxrss`` is in KiB)."""
+    """This process's peak resident set size so far (``ru_maxrss`` is in KiB on Linux)."""
     import resource  # Unix only
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -67,12 +95,15 @@ def _one_measurement(
         return proxy.detach()
 
     run(2)  # warm-up: first-call costs are not the strategy's
+    started_at: int | None = None
     if cuda:
         torch.cuda.synchronize(images.device)
         torch.cuda.reset_peak_memory_stats(images.device)
         before = torch.cuda.memory_allocated(images.device)
-    else:
-        before = _peak_resident_bytes()
+    else:  # the peak during the run above the resident set at its start (the warm-up's
+        # higher peak would otherwise hide a run that needs less than it did)
+        started_at = _start_peak_resident()
+        before = started_at if started_at is not None else _peak_resident_bytes()
     start, start_cpu = time.perf_counter(), time.process_time()
     proxy = run(config.inner_steps)
     if cuda:
@@ -80,6 +111,8 @@ def _one_measurement(
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
     if cuda:
         peak = torch.cuda.max_memory_allocated(images.device) - before
+    elif started_at is not None:
+        peak = _status_bytes("VmHWM") - before
     else:
         peak = _peak_resident_bytes() - before
     gradient = torch.cat([p.grad.flatten() for p in task.parameters() if p.grad is not None])
@@ -117,7 +150,16 @@ def _measure(
     results = context.Queue()
     arguments = (torch.get_num_threads(), task_spec, inner_spec, images.numpy(), config, strategy)
     child = context.Process(target=_measure_in_child, args=(arguments, results))
-    child.start()
+    saved = {name: os.environ.get(name) for name in _CHILD_MALLOC}
+    os.environ.update(_CHILD_MALLOC)  # read by the child's C library as it starts
+    try:
+        child.start()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     outcome = results.get()
     child.join()
     if isinstance(outcome, BaseException):
@@ -142,10 +184,11 @@ def benchmark_meta_gradients(
     networks ``inner_spec`` train for ``K`` steps on batches of ``images`` (``(N, C, H, W)``, on
     the device measured); ``proxy.backward()`` then reaches the task network. On a CPU every
     measurement runs in a fresh process (with this process's number of torch threads) and the
-    peak memory is the growth of its peak resident set during the run; on a GPU it is
-    ``torch.cuda.max_memory_allocated`` above what was allocated before. A warm-up with
-    ``K = 2`` comes first. ``isolate=False`` measures on the CPU in this process (quicker; the
-    peak then only counts growth beyond this process's earlier peak).
+    peak memory is the peak of its resident set during the run above the resident set at the
+    run's start (on Linux the peak is reset then; elsewhere only growth beyond the process's
+    earlier peak counts); on a GPU it is ``torch.cuda.max_memory_allocated`` above what was
+    allocated before. A warm-up with ``K = 2`` comes first. ``isolate=False`` measures on the
+    CPU in this process (quicker; memory the allocator kept from earlier work is not counted).
 
     Returns:
         one dict per ``(K, strategy)``: ``device``, ``task``, ``inner``, ``batch_size``,

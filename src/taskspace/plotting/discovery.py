@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from taskspace.plotting.data import show_image
 
@@ -251,11 +252,25 @@ def lambda_tradeoff(
         raise ValueError("lambdas, similarity, as_mean and as_std must have the same length")
     fig, ax = plt.subplots(figsize=(5.4, 3.6))
     ax.errorbar(similarity, as_mean, yerr=as_std, fmt="o-", color="tab:green", capsize=3)
-    for lam, x, y in zip(lambdas, similarity, as_mean, strict=True):
-        ax.annotate(f"λ = {lam:g}", (x, y), textcoords="offset points", xytext=(6, 6), fontsize=8)
+    for i, (lam, x, y) in enumerate(zip(lambdas, similarity, as_mean, strict=True)):
+        # beside the point, clear of its vertical error bar, on the side away from the nearest
+        # other point (two sets of close similarity would otherwise share their labels' space)
+        others = [other for j, other in enumerate(similarity) if j != i]
+        nearest = min(others, key=lambda other: abs(other - x)) if others else x - 1
+        left = nearest > x
+        ax.annotate(
+            f"λ = {lam:g}",
+            (x, y),
+            textcoords="offset points",
+            xytext=(-7 if left else 7, 0),
+            ha="right" if left else "left",
+            va="center",
+            fontsize=9,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+        )
     for kind, value in references.items():
         ax.axhline(value, color=_colour(kind), ls="--", lw=1, label=f"{kind}-labelled tasks")
-    ax.margins(x=0.12)  # room for the labels of the outermost points
+    ax.margins(x=0.15)  # room for the labels of the outermost points
     ax.set_xlabel("similarity of each task to its most similar other task (mean)")
     ax.set_ylabel("mean AS of the discovered tasks")
     ax.legend(fontsize=8, loc="lower right")
@@ -294,6 +309,9 @@ def meta_gradient_costs(
         ax.set_ylabel(label)
     if all(float(row[memory_key]) > 0 for row in rows):  # type: ignore[arg-type]
         axes[1].set_yscale("log")
+        axes[1].yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 100, 200, 500, ...
+        axes[1].yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axes[1].yaxis.set_minor_formatter(NullFormatter())
     axes[0].legend(fontsize=8, title="meta-gradient", title_fontsize=8)
     fig.tight_layout()
     return fig
