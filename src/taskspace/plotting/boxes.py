@@ -207,7 +207,8 @@ def box_panels(
         ax.set_visible(False)
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+    # leave the title its own strip (about 0.4 inch) above the panels
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()) if title else None)
     for ax, members in panels:
         view = np.array([ax.get_xlim(), ax.get_ylim()]).T  # (2, 2): low and high corner
         anchors = (np.clip(low[members], *view) + np.clip(high[members], *view)) / 2
