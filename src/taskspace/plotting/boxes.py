@@ -168,10 +168,11 @@ def box_panels(
     boxes: Boxes,
     labels: Sequence[str],
     groups: Sequence[str],
-    columns: int = 2,
+    columns: int = 1,
     title: str = "",
 ) -> Figure:
-    """Draw ``(N, 2)`` boxes as one panel per group (chapter 5).
+    """Draw ``(N, 2)`` boxes as one panel per group (chapter 5); one column of panels keeps the
+    figure at the page's width, where its 9 pt labels stay readable.
 
     Each panel fills and labels its group's boxes in the group's colour and draws every other
     box in faded grey, for context; its axes are zoomed, each on its own, to the group's boxes
@@ -192,7 +193,7 @@ def box_panels(
     keys = list(dict.fromkeys(groups))
     colour = _palette(keys)
     rows = math.ceil(len(keys) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(6.2 * columns, 4.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(6.6 * columns, 4.4 * rows), squeeze=False)
     panels = []
     for ax, key in zip(axes.flat, keys, strict=False):
         members = [i for i, g in enumerate(groups) if g == key]
@@ -210,11 +211,12 @@ def box_panels(
         ax.set_visible(False)
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+    # leave the title its own strip (about 0.4 inch) above the panels
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()) if title else None)
     for ax, members in panels:
         view = np.array([ax.get_xlim(), ax.get_ylim()]).T  # (2, 2): low and high corner
         anchors = (np.clip(low[members], *view) + np.clip(high[members], *view)) / 2
-        for text in label_points(ax, anchors, [labels[i] for i in members], fontsize=8):
+        for text in label_points(ax, anchors, [labels[i] for i in members], fontsize=9):
             text.set_color(colour[groups[members[0]]])
             text.set_bbox({"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 0.6})
     return fig
@@ -268,8 +270,9 @@ def sources_containing_targets(
     scores.fill_diagonal_(-np.inf)
     hard = log_overlap(boxes[:, None], boxes[None], 0.0, 0.0).exp()  # (N, N) drawn rectangles
     colours = plt.get_cmap("tab10")
-    fig, axes = plt.subplots(1, len(targets), figsize=(5.2 * len(targets), 5), squeeze=False)
-    for ax, target in zip(axes[0], targets, strict=True):
+    # one panel per row: the figure keeps the page's width, where its 9 pt legends stay readable
+    fig, axes = plt.subplots(len(targets), 1, figsize=(6.6, 5.4 * len(targets)), squeeze=False)
+    for ax, target in zip(axes[:, 0], targets, strict=True):
         t = names.index(target)
         sources = torch.argsort(scores[t], descending=True)[:top].tolist()
         shown = [t, *sources]
@@ -302,7 +305,7 @@ def sources_containing_targets(
             linewidth=1.5,
             label=f"target: {target}",
         )
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1)
+        ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=1)
         ax.set_title(f"{target}: its {top} best sources by the map", fontsize=10)
     fig.tight_layout()
     return fig

@@ -85,7 +85,7 @@ def _pooled_and_within(scores: Scores, part: str) -> tuple[np.ndarray, tuple[flo
 
 def affinity_histograms(values: torch.Tensor, k: float) -> Figure:
     """The known affinities ``(P,)`` and their rescaling ``tanh(k x)``, side by side (ch. 5)."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))
     left.hist(values.numpy(), bins=40, color="#4c72b0")
     left.set_xlabel("affinity(source -> target)")
     left.set_ylabel("number of pairs")
@@ -127,7 +127,7 @@ def spearman_table(scores: Mapping[int, Scores], paper: Mapping[int, PaperRho]) 
 def spearman_bars(scores: Mapping[int, Scores], paper: Mapping[int, PaperRho]) -> Figure:
     """Per box dimension, the paper's pooled rho, ours, and our within-target rho, on existing
     and on novel tasks (mean ± std over draws; chapter 5)."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.8), sharey=True)
     ks = list(scores)
     x = np.arange(len(ks))
     parts = [
@@ -152,10 +152,10 @@ def spearman_bars(scores: Mapping[int, Scores], paper: Mapping[int, PaperRho]) -
                 x + (offset - 1) * 0.27, mean, 0.27, yerr=std, color=colour, label=label, capsize=3
             )
         ax.set_xticks(x, [f"{k}-D boxes" for k in ks])
-        ax.set_title(title)
+        ax.set_title(title, fontsize=11)
         ax.axhline(0, color="black", linewidth=0.6)
     axes[0].set_ylabel("Spearman's ρ (mean ± std over draws)")
-    axes[1].legend(fontsize=8, loc="upper left")
+    axes[1].legend(fontsize=10, loc="upper left")
     fig.tight_layout()
     return fig
 
@@ -166,7 +166,7 @@ def training_curves(history: History, members: int, title: str = "5-D boxes") ->
     losses = torch.tensor(history.losses["total"])[:, :members]  # (steps, R)
     errors = torch.tensor(history.validation_error)[:, :members]  # (evaluations, R)
     best = list(history.best_step)[:members]  # type: ignore[arg-type]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.6))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8.5, 3.8))
     for r in range(members):
         line = left.plot(
             np.arange(1, len(losses) + 1), losses[:, r], linewidth=0.7, label=f"draw {r}"
@@ -177,11 +177,11 @@ def training_curves(history: History, members: int, title: str = "5-D boxes") ->
     left.set_yscale("log")
     left.set_xlabel("Adam step (full batch)")
     left.set_ylabel("training loss (weighted total)")
-    left.set_title(f"{title}: training loss per draw")
-    left.legend(fontsize=7, ncol=2)
+    left.set_title(f"{title}: training loss per draw", fontsize=11)
+    left.legend(fontsize=10, ncol=2)
     right.set_xlabel("Adam step (full batch)")
     right.set_ylabel("validation error (MSE of d_box)")
-    right.set_title("validation error; dot = the step kept")
+    right.set_title("validation error; dot = the step kept", fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -229,7 +229,7 @@ def pooled_scatter(
         raise ValueError("pooled_scatter draws rescaled affinities: the experiment needs rescale_k")
     names, actual = experiment.names, experiment.affinity
     styles = task_styles(names, groups)  # task -> its group's colour and its own marker
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5), sharex=True, sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(8.5, 4.6), sharex=True, sharey=True)
     drawn = set()
     panels = [
         (split.test, "test pairs of existing tasks"),
@@ -241,29 +241,30 @@ def pooled_scatter(
             x, y = tanh_rescale(actual[i][row], k), tanh_rescale(predicted[i][row], k)
             ax.scatter(x, y, s=36, linewidths=0, **styles[names[i]])
             drawn.add(names[i])
-        ax.set_title(f"{title}: pooled ρ = {spearman(predicted, actual, mask):.2f}")
+        ax.set_title(f"{title}\npooled ρ = {spearman(predicted, actual, mask):.2f}", fontsize=11)
         ax.set_xlabel(f"true tanh({k} x affinity)")
     axes[0].set_ylabel("predicted d_box")
     keys = list(dict.fromkeys(groups))
     colours = [Patch(color=styles[names[list(groups).index(g)]]["color"]) for g in keys]
     axes[0].legend(
-        colours, keys, fontsize=7, loc="upper left", title="colour: task group", title_fontsize=7
+        colours, keys, fontsize=10, loc="upper left", title="colour: task group", title_fontsize=10
     )
     shown = [name for name in styles if name in drawn]
     markers = [
         Line2D([], [], linestyle="none", markersize=6, markeredgewidth=0, **styles[n])
         for n in shown
     ]
-    axes[1].legend(
+    fig.tight_layout()
+    fig.legend(  # below both panels, so that the figure keeps the page's width
         markers,
         shown,
-        fontsize=7,
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
+        fontsize=10,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=3,
         title="target (marker within its group)",
-        title_fontsize=7,
+        title_fontsize=10,
     )
-    fig.tight_layout()
     return fig
 
 
