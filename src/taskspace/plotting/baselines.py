@@ -238,13 +238,14 @@ def hierarchy_bars(
     methods: Sequence[str],
     titles: Mapping[str, str],
 ) -> Figure:
-    """One panel per hierarchy: F1 % of each method under the three protocols (chapter 6).
+    """One panel per hierarchy, stacked: F1 % of each method under the three protocols (chapter 6).
 
     Each method is drawn on its first representation of :data:`REPRESENTATIONS` (``mu``, or
     ``[mu, sigma^2]`` for a method with no ``mu`` score such as the KL divergence): bars are the
     mean over draws with the std as error bars; the paper's number is a black diamond on the
     held-out bar and on the "novel inside existing" bar (its novel protocol). The legend lies
-    below the panels, off the data.
+    below the panels, off the data. The figure is the text column's width (7 inches), so its
+    labels are printed at their own size on the page.
 
     Args:
         scores: per experiment, ``(R, 3)`` F1 % per ``(method, representation)``.
@@ -261,14 +262,14 @@ def hierarchy_bars(
         )
     width = 0.27
     fig, axes = plt.subplots(
-        1,
         len(titles),
-        figsize=(6 * len(titles), 4.6),
+        1,
+        figsize=(7, 3.4 * len(titles) + 0.6),
         sharey=True,
         squeeze=False,
         layout="constrained",
     )
-    for ax, (name, title) in zip(axes[0], titles.items(), strict=True):
+    for ax, (name, title) in zip(axes[:, 0], titles.items(), strict=True):
         _check_scores(scores[name])
         x = np.arange(len(methods))
         main = [_main_representation(scores[name], m) for m in methods]
@@ -306,11 +307,12 @@ def hierarchy_bars(
                 zorder=4,
                 label="paper" if protocol == "held_out" else None,
             )
-        ax.set_xticks(x, [textwrap.fill(_label(labels, m), 11) for m in methods], fontsize=8)
+        ax.set_xticks(x, [textwrap.fill(_label(labels, m), 11) for m in methods], fontsize=9)
+        ax.tick_params(axis="y", labelsize=9)
         ax.set_title(title, fontsize=10)
-    axes[0, 0].set_ylabel("F1 of 'D_i ⊂ D_j' (%), mean ± std over draws")
+        ax.set_ylabel(r"F1 of $D_i \subset D_j$ (%)", fontsize=9)
     handles, names = axes[0, 0].get_legend_handles_labels()
     order = sorted(range(len(names)), key=lambda i: names[i] == "paper")  # the paper last
     handles, names = [handles[i] for i in order], [names[i] for i in order]
-    fig.legend(handles, names, loc="outside lower center", ncol=len(names), fontsize=8)
+    fig.legend(handles, names, loc="outside lower center", ncol=len(names), fontsize=9)
     return fig
