@@ -173,3 +173,21 @@ def test_a_malformed_list_of_typed_constants_is_named(tmp_path: Path, text: str)
     (tmp_path / pages.TYPED_NUMBERS).write_text(text)
     with pytest.raises(ValueError, match=r"typed_numbers\.yml"):
         pages.typed_constants(tmp_path)
+
+
+def test_a_figure_cell_shows_one_image_and_nothing_else_rich(tmp_path: Path) -> None:
+    cell = code("plot()")
+    cell.metadata["mystnb"] = {
+        "figure": {"caption": "Boxes.", "name": "fig-boxes"},
+        "image": {"alt": "Two boxes"},
+    }
+    (problem,) = pages.figure_problems(write(tmp_path / "a.ipynb", cell))
+    assert "shows 0 image(s)" in problem, "a figure cell whose figure did not show"
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "execute_result", data={"text/markdown": "| a |"}, execution_count=1
+        ),
+        nbformat.v4.new_output("display_data", data={"image/png": "iVBOR"}),
+    ]
+    (problem,) = pages.figure_problems(write(tmp_path / "b.ipynb", cell))
+    assert "1 table(s)" in problem

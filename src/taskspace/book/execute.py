@@ -48,7 +48,13 @@ def run(
         raise ValueError(f"scale {scale!r} needs an output_dir (only 'book' runs in place)")
     # Progress bars are for people, not for committed outputs: ours, and transformers' "Loading
     # weights" bar, which a first (cold-cache) run of chapters 2 and 4 would write to stderr.
-    env = {"TASKSPACE_QUIET": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+    # A matplotlib backend chosen in the shell (MPLBACKEND=Agg for scripts) would keep the kernel
+    # from showing figures: the chapters' figures need Jupyter's inline backend.
+    env: dict[str, str | None] = {
+        "TASKSPACE_QUIET": "1",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "MPLBACKEND": None,
+    }
     if cold_cache is not None:
         if Path(cold_cache).exists() and any(Path(cold_cache).iterdir()):
             raise ValueError(f"the cold cache {cold_cache} is not empty: give an empty folder")
@@ -79,10 +85,15 @@ def run(
 
 
 @contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables inside a ``with`` block (papermill's kernel inherits them)."""
+def _environment(values: dict[str, str | None]) -> Iterator[None]:
+    """Set (``None``: unset) environment variables inside a ``with`` block (papermill's kernel
+    inherits them)."""
     saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     try:
         yield
     finally:

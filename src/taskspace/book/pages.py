@@ -165,17 +165,20 @@ def width_problems(path: Path, columns: int = OUTPUT_COLUMNS) -> list[str]:
 
 
 def figure_problems(path: Path) -> list[str]:
-    """Figures (image outputs) whose cell gives no caption, name or alt text."""
+    """Figures without caption, name or alt text, and figure cells that do not show exactly one
+    image and nothing else rich (a table beside it would be numbered as the same figure)."""
     notebook = nbformat.read(path, as_version=4)
     problems = []
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "code":
             continue
-        images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
-        if not images:
+        outputs = cell.get("outputs", [])
+        images = [o for o in outputs if "image/png" in o.get("data", {})]
+        rich = [o for o in outputs if set(o.get("data", {})) & {"text/html", "text/markdown"}]
+        figure = cell.metadata.get("mystnb", {}).get("figure", {})
+        image = cell.metadata.get("mystnb", {}).get("image", {})
+        if not images and not figure:
             continue
-        settings = cell.metadata.get("mystnb", {})
-        figure, image = settings.get("figure", {}), settings.get("image", {})
         missing = [
             field
             for field, given in (
@@ -187,11 +190,13 @@ def figure_problems(path: Path) -> list[str]:
         ]
         if missing:
             problems.append(
-                f"{path}: the figure of cell {index} has no {', '.join(missing)} in its mystnb metadata"
+                f"{path}: the figure of cell {index} has no {', '.join(missing)} in its "
+                "mystnb metadata"
             )
-        if len(images) > 1:
+        if len(images) != 1 or rich:
             problems.append(
-                f"{path}: cell {index} draws {len(images)} figures; one figure per cell"
+                f"{path}: cell {index} is a figure cell but shows {len(images)} image(s) and "
+                f"{len(rich)} table(s) or other rich output(s); a figure cell shows one image"
             )
     return problems
 
