@@ -191,3 +191,19 @@ def test_a_figure_cell_shows_one_image_and_nothing_else_rich(tmp_path: Path) -> 
     ]
     (problem,) = pages.figure_problems(write(tmp_path / "b.ipynb", cell))
     assert "1 table(s)" in problem
+
+
+def test_the_opening_box_needs_goals_reading_time_and_the_run_page(tmp_path: Path) -> None:
+    box = (
+        ":::{admonition} In this chapter\n**You will learn to**\n\n* draw a box;\n\n"
+        "**Reading time:** 20 minutes. How to run it: {ref}`run-this-book`.\n:::"
+    )
+    assert pages.header_problems(write(tmp_path / "a.ipynb", markdown(box))) == []
+    (problem,) = pages.header_problems(
+        write(tmp_path / "b.ipynb", markdown(box.replace("Reading time", "Time")))
+    )
+    assert "has no reading time" in problem
+    assert (
+        "no 'In this chapter' box"
+        in pages.header_problems(write(tmp_path / "c.ipynb", markdown("# Title")))[0]
+    )

@@ -8,6 +8,8 @@
 * **Exercises.** At least two per chapter; each is an ``{admonition} Exercise`` cell followed by
   its answer: cells tagged ``solution`` (folded in the HTML, absent from the student copies), at
   least one of them the written answer, a folded ``Answer`` admonition.
+* **Opening box.** "In this chapter" lists the learning goals, gives a reading time and links
+  the page "Run this book".
 * **Output width.** No printed line wider than the page's column at 1280 px.
 * **Figures.** Every figure is numbered, captioned and has alt text (the cell's ``mystnb``
   metadata, which MyST-NB turns into a figure).
@@ -31,6 +33,7 @@ __all__ = [
     "claim_problems",
     "exercise_problems",
     "figure_problems",
+    "header_problems",
     "page_problems",
     "typed_number_problems",
     "width_problems",
@@ -201,6 +204,30 @@ def figure_problems(path: Path) -> list[str]:
     return problems
 
 
+def header_problems(path: Path) -> list[str]:
+    """A chapter's opening box ("In this chapter") lacks its learning goals as a list, its
+    reading time or its link to the page "Run this book"."""
+    notebook = nbformat.read(path, as_version=4)
+    box = next(
+        (
+            c.source
+            for c in notebook.cells
+            if c.cell_type == "markdown" and "In this chapter" in c.source
+        ),
+        None,
+    )
+    if box is None:
+        return [f"{path}: no 'In this chapter' box (learning goals, reading time, how to run it)"]
+    wanted = {
+        "learning goals as a list": re.search(r"^\* ", box, re.M),
+        "reading time": re.search(r"(?i)reading time", box),
+        "link to the page 'Run this book'": "run-this-book" in box,
+    }
+    return [
+        f"{path}: the 'In this chapter' box has no {what}" for what, ok in wanted.items() if not ok
+    ]
+
+
 def page_problems(path: Path) -> list[str]:
     """Everything above for one committed chapter."""
     path = Path(path)
@@ -209,6 +236,7 @@ def page_problems(path: Path) -> list[str]:
         typed_number_problems(path, allowed)
         + claim_problems(path)
         + exercise_problems(path)
+        + header_problems(path)
         + width_problems(path)
         + figure_problems(path)
     )
