@@ -134,17 +134,14 @@ def test_compare_calls_a_difference_inside_the_spread_level(
 
 
 def _answer_sentences(notebook: nbformat.NotebookNode) -> list[str]:
-    """Sentences of at least six words from the chapter's answers (cells tagged solution)."""
+    """Sentences of at least six words from the chapter's written answers (markdown cells
+    tagged solution); the solution code goes with its cells, and may share lines with the text."""
     sentences = []
     for cell in notebook.cells:
-        if "solution" not in cell.metadata.get("tags", []):
+        if cell.cell_type != "markdown" or "solution" not in cell.metadata.get("tags", []):
             continue
-        text = cell.source
-        if cell.cell_type == "markdown":
-            text = re.sub(r"^(:::+|```+).*$|^:class:.*$", " ", text, flags=re.M)
-            pieces = re.split(r"(?<=[.!?:;])\s+|\n\s*\n", text)
-        else:
-            pieces = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+        text = re.sub(r"^(:::+|```+).*$|^:class:.*$", " ", cell.source, flags=re.M)
+        pieces = re.split(r"(?<=[.!?:;])\s+|\n\s*\n", text)
         sentences += [" ".join(p.split()) for p in pieces if len(p.split()) >= 6]
     return sentences
 

@@ -22,6 +22,12 @@ EXERCISE = "```{admonition} Exercise\nPredict x + 1, then compute it.\n```"
 ANSWER = ":::{admonition} Answer\n:class: dropdown\nIt is two, as the folded code prints.\n:::"
 
 
+OPENING_BOX = (
+    ":::{admonition} In this chapter\n* a goal\n\n**Reading time:** 5 minutes; "
+    "{ref}`run-this-book`\n:::"
+)
+
+
 def exercise_cells() -> list[nbformat.NotebookNode]:
     """One exercise with its answer unit: folded code and a folded written answer."""
     return [
@@ -39,6 +45,7 @@ def make_notebook(path: Path, code: str = "x = 1") -> Path:
         nbformat.v4.new_code_cell(code),
         *exercise_cells(),
         *exercise_cells(),
+        nbformat.v4.new_markdown_cell(OPENING_BOX),
     ]
     nbformat.write(notebook, path)
     return path
@@ -171,7 +178,14 @@ def test_student_copy_drops_solutions_and_outputs(tmp_path: Path) -> None:
     path = make_notebook(tmp_path / "a.ipynb")
     (copy,) = book.student_copy([path], tmp_path / "student")
     cells = nbformat.read(copy, as_version=4).cells
-    assert [c.source for c in cells] == ['SCALE = "book"', "Some text", "x = 1", EXERCISE, EXERCISE]
+    assert [c.source for c in cells] == [
+        'SCALE = "book"',
+        "Some text",
+        "x = 1",
+        EXERCISE,
+        EXERCISE,
+        OPENING_BOX,
+    ]
 
 
 def test_run_refuses_unknown_scale(tmp_path: Path) -> None:
