@@ -177,7 +177,12 @@ def figure_problems(path: Path) -> list[str]:
             continue
         outputs = cell.get("outputs", [])
         images = [o for o in outputs if "image/png" in o.get("data", {})]
-        rich = [o for o in outputs if set(o.get("data", {})) & {"text/html", "text/markdown"}]
+        rich = [
+            o
+            for o in outputs
+            if set(o.get("data", {})) & {"text/html", "text/markdown"}
+            or (o.output_type == "execute_result" and "image/png" not in o.get("data", {}))
+        ]
         figure = cell.metadata.get("mystnb", {}).get("figure", {})
         image = cell.metadata.get("mystnb", {}).get("image", {})
         if not images and not figure:
@@ -199,7 +204,7 @@ def figure_problems(path: Path) -> list[str]:
         if len(images) != 1 or rich:
             problems.append(
                 f"{path}: cell {index} is a figure cell but shows {len(images)} image(s) and "
-                f"{len(rich)} table(s) or other rich output(s); a figure cell shows one image"
+                f"{len(rich)} table(s) or other value(s); a figure cell shows one image"
             )
     return problems
 
