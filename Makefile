@@ -20,7 +20,7 @@ JB_FLAGS ?=
 # A clone beside the project's shared/ folder finds the upstream mirror there (as CI does).
 export TASKSPACE_DATA ?= $(abspath $(wildcard ../shared/data))
 
-.PHONY: help setup system-data system-tex data book html pdf lab test lint unit stale bench student clean
+.PHONY: help setup system-data system-tex data book generated html pdf lab test lint unit stale bench student clean
 
 help:
 	@sed -n '2,4p' Makefile
@@ -76,19 +76,21 @@ book: data
 	$(MAKE) html
 
 # The whole book as one PDF, solutions left out; the teachers' page links it.
-pdf: setup system-tex
-	mkdir -p book/_generated
+pdf: setup system-tex generated
 	$(BIN)/python -m taskspace.book pdf --output book/_generated/book.pdf
 
-html: setup
+# What the pages include, written from the chapters, their results and _config.yml.
+generated: setup
 	mkdir -p book/_generated
 	$(BIN)/python -m taskspace.book results-table book/results > book/_generated/results_table.md
 	$(BIN)/python -m taskspace.book timings $(CHAPTERS) > book/_generated/timings_table.md
 	$(BIN)/python -m taskspace.book toc _toc.yml --page-dir book > book/_generated/chapters_table.md
 	$(BIN)/python -m taskspace.book install-cells _config.yml $(CHAPTERS)
-	$(BIN)/python -m taskspace.book pdf-note book/_generated/book.pdf > book/_generated/pdf_note.md
 	$(BIN)/python -m taskspace.book student --output-dir book/_generated/student \
 	  --index book/_generated/student_index.md $(CHAPTERS) >/dev/null
+
+html: setup generated
+	$(BIN)/python -m taskspace.book pdf-note book/_generated/book.pdf > book/_generated/pdf_note.md
 	$(BIN)/jupyter-book build . --path-output . $(JB_FLAGS)
 	@echo "The book: _build/html/index.html"
 

@@ -87,6 +87,11 @@ def stage(root: Path, staging: Path, chapters: Sequence[Path] = ()) -> Path:
             shutil.copytree(source, staging / "book" / name)
         elif source.is_file():
             shutil.copy2(source, staging / "book" / name)
+    # the teachers' page's link to the PDF is for the web; a first build has no note yet
+    note = staging / "book" / "_generated" / "pdf_note.md"
+    note.parent.mkdir(parents=True, exist_ok=True)
+    if not note.exists():
+        note.write_text("")
     for page in _pages(toc):
         notebook = root / f"{page}.ipynb"
         if notebook.is_file():
