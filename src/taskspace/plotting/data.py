@@ -153,15 +153,18 @@ def affinity_heatmap(
         values: ``(R, C)`` matrix; NaN marks a missing value.
     """
     matrix = values.detach().cpu().double().numpy()
-    fig, ax = plt.subplots(figsize=(0.3 * len(col_names) + 3, 0.3 * len(row_names) + 1.5))
+    # 0.2 inch a cell and 10 pt labels: a 25 x 25 matrix fits the page's 6.7 inches at >= 8 pt
+    fig, ax = plt.subplots(figsize=(0.2 * len(col_names) + 3.2, 0.2 * len(row_names) + 2.2))
     ax.set_facecolor("#d0d0d0")
     image = ax.imshow(np.ma.masked_invalid(matrix), cmap="viridis", aspect="equal")
     missing = np.argwhere(np.isnan(matrix))
-    ax.scatter(missing[:, 1], missing[:, 0], marker="x", s=12, c="#707070", linewidths=0.8)
-    ax.set_xticks(range(len(col_names)), col_names, rotation=90, fontsize=8)
-    ax.set_yticks(range(len(row_names)), row_names, fontsize=8)
-    fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02, label=value_label)
-    ax.set_title(title, fontsize=10)
+    ax.scatter(missing[:, 1], missing[:, 0], marker="x", s=10, c="#707070", linewidths=0.8)
+    ax.set_xticks(range(len(col_names)), col_names, rotation=90, fontsize=10)
+    ax.set_yticks(range(len(row_names)), row_names, fontsize=10)
+    bar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
+    bar.set_label(value_label, fontsize=10)
+    bar.ax.tick_params(labelsize=10)
+    ax.set_title(title, fontsize=11)
     fig.tight_layout()
     return fig
 

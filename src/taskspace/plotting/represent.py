@@ -233,7 +233,8 @@ def similarity_by_relation(
     representations = list(values)
     relations = list(dict.fromkeys(r for inner in values.values() for r in inner))
     width = 0.8 / len(relations)
-    fig, ax = plt.subplots(figsize=(1.3 * len(representations) + 2.5, 3.6))
+    # at most 7.5 inches wide, so that the page (about 6.7 inches) shows the labels at >= 8 pt
+    fig, ax = plt.subplots(figsize=(min(7.5, 0.9 * len(representations) + 1.5), 4.0))
     positions = np.arange(len(representations))
     for k, relation in enumerate(relations):
         heights = [values[r].get(relation, np.nan) for r in representations]
@@ -244,11 +245,11 @@ def similarity_by_relation(
             label=relation,
             color=_PALETTE(k),
         )
-        ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
-    ax.set_xticks(positions, representations, rotation=20, ha="right", fontsize=8)
-    ax.set_ylabel(ylabel)
-    ax.set_ylim(min(0.0, ax.get_ylim()[0]), 1.08)
-    ax.legend(fontsize=8)
+        ax.bar_label(bars, fmt="%.2f", fontsize=9, padding=1)
+    ax.set_xticks(positions, representations, rotation=25, ha="right", fontsize=10)
+    ax.set_ylabel(ylabel, fontsize=10)
+    ax.set_ylim(min(0.0, ax.get_ylim()[0]), 1.12)
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 
