@@ -217,7 +217,7 @@ def test_stamp_records_run_time_and_drops_papermill_timestamps(tmp_path: Path) -
     nbformat.write(notebook, path)
     book.stamp(path, "book", seconds=12.34)
     stamped = nbformat.read(path, as_version=4)
-    assert stamped.metadata["taskspace"]["seconds"] == 12.3
+    assert stamped.metadata["taskspace"]["warm_seconds"] == 12.3
     assert "papermill" not in stamped.metadata
     assert "execution" not in stamped.cells[2].metadata
 
@@ -227,10 +227,21 @@ def test_timings_table_reads_the_stamps(tmp_path: Path) -> None:
     book.stamp(timed, "book", seconds=90)
     untimed = make_notebook(tmp_path / "02_b.ipynb")
     table = book.timings_table([timed, untimed])
-    assert "| [01_a](01_a.ipynb) | 1.5 min | reused |" in table
-    assert "| [02_b](02_b.ipynb) | not timed | unknown |" in table
+    assert "| [01_a](01_a.ipynb) | not measured | 1.5 min |" in table
+    assert "| [02_b](02_b.ipynb) | not measured | not measured |" in table
     book.stamp(timed, "book", seconds=600, cold=True)
-    assert "| [01_a](01_a.ipynb) | 10.0 min | empty (first run) |" in book.timings_table([timed])
+    assert "| [01_a](01_a.ipynb) | 10.0 min | 1.5 min |" in book.timings_table([timed])
+    book.stamp(timed, "book", seconds=60)  # a re-run keeps the first run's time
+    assert "| [01_a](01_a.ipynb) | 10.0 min | 1.0 min |" in book.timings_table([timed])
+    notebook = nbformat.read(timed, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("x = 2"))
+    nbformat.write(notebook, timed)
+    book.stamp(timed, "book", seconds=30)
+    assert "10.0 min (before the chapter's last change) | 0.5 min |" in book.timings_table([timed])
+    book.stamp(timed, "fast", seconds=5)  # other scales are not book run times
+    assert "| 10.0 min (before the chapter's last change) | 0.5 min |" in book.timings_table(
+        [timed]
+    )
 
 
 def test_scan_finds_scripts_loaded_twice_or_by_the_dozen(tmp_path: Path) -> None:

@@ -23,6 +23,13 @@ def test_chapter_runs_at_fast_scale(chapter: Path, tmp_path: Path) -> None:
     assert executed.exists()
     recorded = json.loads((tmp_path / "results" / f"{chapter.stem}.json").read_text())
     assert recorded, f"{chapter.name} recorded no results"
+    too_small = [
+        output["text"]
+        for cell in nbformat.read(executed, as_version=4).cells
+        for output in cell.get("outputs", [])
+        if "FigureTextWarning" in output.get("text", "")
+    ]
+    assert not too_small, f"{chapter.name} has figures too small to read: {too_small}"
 
 
 FLIPPED = "This claim does not hold on this run"

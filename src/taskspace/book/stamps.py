@@ -41,18 +41,29 @@ def stamp(path: Path, scale: str, seconds: float | None = None, cold: bool = Fal
     """Write the code hash, scale and run time of this run into the notebook's metadata
     (``cold``: the run started from an empty disk cache, as a reader's first run does).
 
-    Papermill's per-cell timestamps are dropped, so re-running an unchanged chapter changes
-    nothing but what its code computes.
+    The run time is kept per kind of run: ``cold_seconds`` (with the code hash it was measured
+    on, ``cold_code_hash``) and ``warm_seconds``; a run of one kind keeps the other kind's last
+    measurement, so re-running a chapter on a filled cache keeps its first-run time. Papermill's
+    per-cell timestamps are dropped, so re-running an unchanged chapter changes nothing but what
+    its code computes.
     """
     notebook = nbformat.read(path, as_version=4)
     notebook.metadata.pop("papermill", None)
     for cell in notebook.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
-    notebook.metadata[STAMP] = {"code_hash": code_hash(notebook), "scale": scale}
-    if seconds is not None:
-        notebook.metadata[STAMP]["seconds"] = round(seconds, 1)
-        notebook.metadata[STAMP]["cache"] = "cold" if cold else "warm"
+    kept = {
+        key: value
+        for key, value in notebook.metadata.get(STAMP, {}).items()
+        if key in ("cold_seconds", "cold_code_hash", "warm_seconds")
+    }
+    notebook.metadata[STAMP] = {"code_hash": code_hash(notebook), "scale": scale, **kept}
+    if seconds is not None and scale == "book":
+        if cold:
+            notebook.metadata[STAMP]["cold_seconds"] = round(seconds, 1)
+            notebook.metadata[STAMP]["cold_code_hash"] = notebook.metadata[STAMP]["code_hash"]
+        else:
+            notebook.metadata[STAMP]["warm_seconds"] = round(seconds, 1)
     nbformat.write(notebook, path)
 
 

@@ -84,22 +84,29 @@ def _row(headline: Headline, entry: dict) -> str:
 
 
 def timings_table(notebooks: Iterable[Path]) -> str:
-    """A markdown table of each chapter's last run time at scale ``book`` (from its stamp), and
-    whether that run started from an empty disk cache (a first run) or reused one."""
+    """A markdown table of each chapter's run times at scale ``book`` (from its stamp): a first
+    run, which starts from an empty disk cache, and a re-run, which reuses what that cache holds.
+    A first-run time measured on an older version of the chapter's code is marked."""
     rows = []
     for path in map(Path, notebooks):
         stamp_ = nbformat.read(path, as_version=4).metadata.get(STAMP, {})
-        seconds = stamp_.get("seconds")
-        shown = f"{seconds / 60:.1f} min" if seconds is not None else "not timed"
-        cache = {"cold": "empty (first run)", "warm": "reused"}.get(stamp_.get("cache"), "unknown")
+        first = _minutes(stamp_.get("cold_seconds"))
+        if "cold_code_hash" in stamp_ and stamp_["cold_code_hash"] != stamp_.get("code_hash"):
+            first += " (before the chapter's last change)"
+        again = _minutes(stamp_.get("warm_seconds"))
         rows.append(
-            f"| [{chapter_title(path.parent, path.stem)}]({path.name}) | {shown} | {cache} |"
+            f"| [{chapter_title(path.parent, path.stem)}]({path.name}) | {first} | {again} |"
         )
     return (
-        "| chapter | run time at scale `book` (2 CPU cores) | disk cache |\n|---|---|---|\n"
+        "| chapter | first run: empty cache | re-run: cache filled |\n|---|---|---|\n"
         + "\n".join(rows)
         + "\n"
     )
+
+
+def _minutes(seconds: float | None) -> str:
+    """``seconds`` as minutes for the timings table, or "not measured"."""
+    return f"{seconds / 60:.1f} min" if seconds is not None else "not measured"
 
 
 def _format(value: object, digits: int = 3) -> str:

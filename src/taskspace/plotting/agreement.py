@@ -8,6 +8,7 @@ random-labelled ones red, as in chapter 9 (:data:`~taskspace.plotting.discovery.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -223,7 +224,7 @@ def pixel_probe_accuracy(accuracy: Mapping[str, float], title: str) -> Figure:
     """
     if len(accuracy) < 2:
         raise ValueError("pixel_probe_accuracy: need the test images and at least one probe")
-    names = [name.replace(" randomised", "\nrandomised") for name in accuracy]
+    names = [textwrap.fill(name, 12) for name in accuracy]
     colours = ["tab:green"] + ["tab:grey"] * (len(accuracy) - 2) + ["tab:olive"]
     fig, ax = plt.subplots(figsize=(8, 3.2))
     ax.bar(names, list(accuracy.values()), color=colours)

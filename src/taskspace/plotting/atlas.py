@@ -24,6 +24,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Rectangle
+from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 from scipy.stats import spearmanr
 
@@ -33,6 +34,7 @@ from taskspace.atlas.overlap import nearest_neighbour_distance
 from taskspace.atlas.placement import Placement
 from taskspace.boxes.geometry import Boxes, log_volume
 from taskspace.plotting.boxes import box_corners, frame_boxes
+from taskspace.plotting.labels import annotate_free
 from taskspace.plotting.tables import Table, mean_std
 
 __all__ = [
@@ -146,13 +148,19 @@ def _label_boxes(
     """Put each text at a corner of its box where it overlaps no text placed before it.
 
     Small boxes are labelled first; each label tries the four corners (inside the box) and
-    then the four corners outside; if all collide it goes where it collides least.
+    then the four corners outside; if all collide it moves away from the corner where it finds
+    room nearest, joined to it by a thin line (:func:`~taskspace.plotting.labels.annotate_free`).
     """
-    fig = ax.figure
-    renderer = fig.canvas.get_renderer()
+    renderer = ax.figure.canvas.get_renderer()
     placed: list[Bbox] = []
     order = np.argsort(np.prod(high - low, axis=1))
     for i in order:
+        style = {
+            "fontsize": FONT - 1,
+            "fontweight": "bold",
+            "color": colours[i],
+            "bbox": {"boxstyle": "square,pad=0.05", "facecolor": "white", "alpha": 0.7, "lw": 0},
+        }
         (x0, y0), (x1, y1) = low[i], high[i]
         candidates = [
             ((x0, y1), "left", "top", (2, -2)),
@@ -164,31 +172,27 @@ def _label_boxes(
             ((x0, y0), "left", "top", (0, -2)),
             ((x1, y0), "right", "top", (0, -2)),
         ]
-        best, best_overlap = None, np.inf
+        best = None
         for point, ha, va, offset in candidates:
             text = ax.annotate(
-                texts[i],
-                point,
-                xytext=offset,
-                textcoords="offset points",
-                ha=ha,
-                va=va,
-                fontsize=FONT - 1,
-                fontweight="bold",
-                color=colours[i],
-                bbox={"boxstyle": "square,pad=0.05", "facecolor": "white", "alpha": 0.7, "lw": 0},
+                texts[i], point, xytext=offset, textcoords="offset points", ha=ha, va=va, **style
             )
             extent = text.get_window_extent(renderer).expanded(1.3, 1.3)
-            overlap = sum(_area(extent, other) for other in placed)
-            if overlap < best_overlap:
-                if best is not None:
-                    best[0].remove()
-                best, best_overlap = (text, extent), overlap
-            else:
-                text.remove()
-            if overlap == 0:
+            if sum(_area(extent, other) for other in placed) == 0:
+                best = text
                 break
-        placed.append(best[1])
+            text.remove()
+        if best is None:
+            moved = [
+                annotate_free(ax, corner, texts[i], placed, **style)
+                for corner in ((x0, y1), (x1, y1), (x0, y0), (x1, y0))
+            ]
+            best = min(moved, key=lambda pair: pair[1])[0]
+            for annotation, _ in moved:
+                if annotation is not best:
+                    annotation.remove()
+        best.update_positions(renderer)
+        placed.append(Text.get_window_extent(best, renderer).expanded(1.3, 1.3))
 
 
 def _area(a: Bbox, b: Bbox) -> float:
@@ -225,7 +229,7 @@ def atlas_figure(
     shown = [names.index(n) for n in focus] if focus else list(range(m))
     colour_of = _group_colours(groups)
     colours = [colour_of[g] for g in groups]
-    fig, ax = plt.subplots(figsize=(9, 7))
+    fig, ax = plt.subplots(figsize=(8, 7))
     _draw_map(ax, low, high, colours, alpha=0.06)
     frame_boxes(ax, low[shown], high[shown], margin=0.03)
     _label_boxes(

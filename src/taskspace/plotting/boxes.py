@@ -95,7 +95,7 @@ def box_figure(
     title: str = "",
     ax: Axes | None = None,
     legend: Literal["inside", "outside", "none"] = "inside",
-    fontsize: float = 7,
+    fontsize: float = 8,
 ) -> Figure:
     """Draw ``(N, 2)`` boxes as rectangles (chapter 3).
 

@@ -108,10 +108,11 @@ def containment_figure(taxonomy: Taxonomy, title: str = "") -> Figure:
     by_depth = torch.argsort(taxonomy.depth, stable=True)  # the roots first, the deepest last
     names = [taxonomy.name(taxonomy.ids[i]) for i in by_depth]
     matrix = taxonomy.containment_matrix()[by_depth][:, by_depth]
-    fig, ax = plt.subplots(figsize=(8, 8))
+    side = 0.13 * len(names) + 2.2  # 0.13 inch a node: room for its 9 pt label
+    fig, ax = plt.subplots(figsize=(side, side))
     ax.imshow(matrix.numpy(), cmap="Greys", interpolation="nearest")
-    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=6)
-    ax.set_yticks(range(len(names)), names, fontsize=6)
+    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=9)
+    ax.set_yticks(range(len(names)), names, fontsize=9)
     ax.set_xlabel("j (ancestor)")
     ax.set_ylabel("i (descendant)")
     ax.set_title(title or f"C[i, j] for {len(names)} nodes, shallow to deep")

@@ -85,7 +85,7 @@ def agreement_by_kind(
             paper's mean for the discovered tasks).
         title: the axes' title.
     """
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
     jitter = np.random.default_rng(0)
     for x, (kind, values) in enumerate(scores.items()):
         spread = jitter.uniform(-0.15, 0.15, len(values))
@@ -128,7 +128,7 @@ def discovery_history(history: Mapping[str, torch.Tensor], window: int = 10) -> 
         history: ``{"proxy": (S,), "uniformity": (S,)}`` per meta-step.
         window: meta-steps in the running mean (drawn as a line over the raw points).
     """
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.2))
     for ax, key, label in (
         (axes[0], "proxy", "proxy-AS of the sampled head"),
         (axes[1], "uniformity", "uniformity loss (lower = more uniform)"),
@@ -139,7 +139,7 @@ def discovery_history(history: Mapping[str, torch.Tensor], window: int = 10) -> 
         if len(values) >= window:
             smooth = np.convolve(values, np.ones(window) / window, mode="valid")
             ax.plot(steps[window - 1 :], smooth, color="tab:green", label=f"mean of {window}")
-            ax.legend(fontsize=8)
+            ax.legend(fontsize=9)
         ax.set_xlabel("meta-step")
         ax.set_ylabel(label)
     fig.tight_layout()
@@ -166,7 +166,7 @@ def confident_examples(
         raise ValueError(f"need at least {2 * per_side} images, got {scores.shape[1]}")
     rows = len(task_names)
     fig, axes = plt.subplots(
-        rows, 2 * per_side + 1, figsize=(0.62 * (2 * per_side + 1) + 1.2, 0.7 * rows + 0.5)
+        rows, 2 * per_side + 1, figsize=(0.5 * (2 * per_side + 1) + 1.2, 0.6 * rows + 0.5)
     )
     axes = np.atleast_2d(axes)
     for row, (name, score) in enumerate(zip(task_names, scores, strict=True)):
@@ -177,10 +177,10 @@ def confident_examples(
                 ax.axis("off")
             else:
                 show_image(ax, images[index], cmap="gray_r", value_range=None)
-        axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
-    axes[0, per_side // 2].set_title("label 0 (most confident)", fontsize=9, loc="left")
+        axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=10)
+    axes[0, per_side // 2].set_title("label 0 (most confident)", fontsize=10, loc="left")
     axes[0, per_side + 1 + per_side // 2].set_title(
-        "label 1 (most confident)", fontsize=9, loc="left"
+        "label 1 (most confident)", fontsize=10, loc="left"
     )
     fig.tight_layout(pad=0.3)
     return fig
@@ -290,7 +290,7 @@ def meta_gradient_costs(
     strategies = list(dict.fromkeys(str(row["strategy"]) for row in rows))
     steps = sorted({int(row["inner_steps"]) for row in rows})  # type: ignore[call-overload]
     value = {(str(r["strategy"]), int(r["inner_steps"])): r for r in rows}  # type: ignore[call-overload]
-    fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.1))
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.1))
     width = 0.8 / len(strategies)
     for ax, key, label in (
         (axes[0], time_key, "seconds per meta-gradient"),
@@ -312,6 +312,6 @@ def meta_gradient_costs(
         axes[1].yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 100, 200, 500, ...
         axes[1].yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         axes[1].yaxis.set_minor_formatter(NullFormatter())
-    axes[0].legend(fontsize=8, title="meta-gradient", title_fontsize=8)
+    axes[0].legend(fontsize=9, title="meta-gradient", title_fontsize=9)
     fig.tight_layout()
     return fig

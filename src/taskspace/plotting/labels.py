@@ -4,6 +4,7 @@
 first, in eight directions, and keeps the first whose text box overlaps no label placed before
 it, no other point and nothing outside the axes (or, if every offset collides, the one with the
 least overlap). A label moved away from its point is joined to it by a thin line.
+:func:`annotate_free` places one label that way, for other figures (the boxes of chapter 7).
 
 Placement works in display coordinates, so call it after the figure's layout is final
 (after ``tight_layout``, colour bars and axis limits).
@@ -20,7 +21,7 @@ from matplotlib.backend_bases import RendererBase
 from matplotlib.text import Annotation, Text
 from matplotlib.transforms import Bbox
 
-__all__ = ["label_points"]
+__all__ = ["annotate_free", "label_points"]
 
 #: Distances (typographic points) of the candidate positions from their point, nearest first.
 RADII: tuple[float, ...] = (3.0, 9.0, 16.0, 25.0, 36.0, 50.0)
@@ -80,7 +81,6 @@ def label_points(
         raise ValueError(f"need one text per point: {len(points)} points, {len(texts)} texts")
     obstacles = points if obstacles is None else np.asarray(obstacles, dtype=float).reshape(-1, 2)
     renderer = ax.figure.canvas.get_renderer()
-    frame = ax.get_window_extent(renderer)
     pixels_per_point = ax.figure.dpi / 72.0
     half = marker_radius * pixels_per_point
     markers = [
@@ -91,25 +91,38 @@ def label_points(
     annotations = []
     for point, text in zip(points, texts, strict=True):
         others = [box for xy, box in markers if not np.allclose(xy, point)]
-        probe = ax.annotate(
-            text, point, xytext=(0, 0), textcoords="offset points", fontsize=fontsize
-        )
-        radius, angle = _best_position(probe, renderer, [*placed, *others], frame)
-        probe.remove()
-        ha, va = _alignment(angle)
-        annotation = ax.annotate(
-            text,
-            point,
-            xytext=_offset(radius, angle),
-            textcoords="offset points",
-            fontsize=fontsize,
-            ha=ha,
-            va=va,
-            arrowprops=_LEADER if radius > RADII[0] else None,
-        )
+        annotation, _ = annotate_free(ax, point, text, [*placed, *others], fontsize=fontsize)
         placed.append(_text_extent(annotation, renderer))
         annotations.append(annotation)
     return annotations
+
+
+def annotate_free(
+    ax: Axes, point: Sequence[float], text: str, taken: Sequence[Bbox], **style: object
+) -> tuple[Annotation, float]:
+    """Write ``text`` near ``point`` (data coordinates) at the nearest position that covers
+    nothing in ``taken`` (display-coordinate boxes) and stays inside the axes, joined to the
+    point by a thin line when moved away; ``style`` goes to ``ax.annotate``.
+
+    Returns:
+        the annotation and the area (pixels squared) it still covers: 0 when it found room.
+    """
+    renderer = ax.figure.canvas.get_renderer()
+    probe = ax.annotate(text, point, xytext=(0, 0), textcoords="offset points", **style)
+    radius, angle, cost = _best_position(probe, renderer, taken, ax.get_window_extent(renderer))
+    probe.remove()
+    ha, va = _alignment(angle)
+    annotation = ax.annotate(
+        text,
+        point,
+        xytext=_offset(radius, angle),
+        textcoords="offset points",
+        ha=ha,
+        va=va,
+        arrowprops=_LEADER if radius > RADII[0] else None,
+        **style,
+    )
+    return annotation, cost
 
 
 def _text_extent(annotation: Annotation, renderer: RendererBase) -> Bbox:
@@ -125,9 +138,9 @@ def _offset(radius: float, angle: float) -> tuple[float, float]:
 
 def _best_position(
     probe: Annotation, renderer: RendererBase, taken: Sequence[Bbox], frame: Bbox
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
     """The first ``(radius, angle)`` at which ``probe`` covers nothing in ``taken`` and stays in
-    ``frame``; if there is none, the one with the least covered area."""
+    ``frame``; if there is none, the one with the least covered area; and that area."""
     best, least = (RADII[0], ANGLES[0]), np.inf
     for radius, angle in itertools.product(RADII, ANGLES):
         probe.xyann = _offset(radius, angle)
@@ -140,4 +153,4 @@ def _best_position(
             best, least = (radius, angle), cost
         if cost == 0.0:
             break
-    return best
+    return (*best, least)

@@ -70,18 +70,18 @@ def neighbour_grid(
         query_labels: ``(Q,)``; neighbour_labels: ``(Q, K)``; similarities: ``(Q, K)``.
     """
     q, k = neighbour_labels.shape
-    fig, axes = plt.subplots(q, k + 1, figsize=(1.05 * (k + 1) + 1.0, 1.15 * q), squeeze=False)
+    fig, axes = plt.subplots(q, k + 1, figsize=(0.95 * (k + 1) + 1.2, 1.1 * q), squeeze=False)
     for row in range(q):
         show_image(axes[row, 0], queries[row])
         axes[row, 0].set_ylabel(
-            class_names[int(query_labels[row])], rotation=0, ha="right", va="center", fontsize=8
+            class_names[int(query_labels[row])], rotation=0, ha="right", va="center", fontsize=10
         )
         for col in range(k):
             same = bool(neighbour_labels[row, col] == query_labels[row])
             ax = axes[row, col + 1]
             show_image(ax, neighbours[row, col], colour=_SAME if same else _OTHER)
-            ax.set_title(f"{float(similarities[row, col]):.2f}", fontsize=7, pad=2)
-    axes[0, 0].set_title("query", fontsize=8, pad=2)
+            ax.set_title(f"{float(similarities[row, col]):.2f}", fontsize=9, pad=2)
+    axes[0, 0].set_title("query", fontsize=9, pad=2)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
@@ -141,7 +141,7 @@ def mean_and_spread(
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="best", framealpha=0.85)
+    ax.legend(fontsize=9, loc="best", framealpha=0.85)
     fig.tight_layout()
     return fig
 

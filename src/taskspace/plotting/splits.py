@@ -61,7 +61,7 @@ def split_examples(
     ]
     total = split.train.numel() + split.test.numel()
     generator = torch.Generator().manual_seed(seed)
-    fig, axes = plt.subplots(4, per_group, figsize=(0.75 * per_group + 2.4, 3.6))
+    fig, axes = plt.subplots(4, per_group, figsize=(0.6 * per_group + 2.4, 3.6))
     for row, (part, indices, label, cue) in enumerate(groups):
         members = indices[(target[indices] == label) & (spurious[indices] == cue)]
         shown = members[torch.randperm(members.numel(), generator=generator)[:per_group]]
@@ -75,7 +75,7 @@ def split_examples(
             rotation=0,
             ha="right",
             va="center",
-            fontsize=8,
+            fontsize=9,
         )
     fig.tight_layout(pad=0.3)
     return fig
@@ -99,7 +99,7 @@ def split_accuracies(
         if set(values) != set(kinds):
             raise ValueError(f"setting {name!r} must give exactly {kinds}, got {sorted(values)}")
     # horizontal bars: one row per setting, its name on one line at a readable size
-    fig, ax = plt.subplots(figsize=(7.0, 0.42 * len(settings) + 1.2))
+    fig, ax = plt.subplots(figsize=(6.4, 0.42 * len(settings) + 1.4))
     y = np.arange(len(settings))
     for offset, kind, colour in ((-0.2, "random", "tab:blue"), (0.2, "adversarial", "tab:red")):
         means = [settings[name][kind][0] for name in settings]
@@ -116,8 +116,8 @@ def split_accuracies(
     ax.set_xlim(0, 1.05)
     ax.legend(
         title="split (hatched: the paper)",
-        fontsize=8,
-        title_fontsize=8,
+        fontsize=9,
+        title_fontsize=9,
         ncol=2,
         loc="lower center",
         bbox_to_anchor=(0.5, 1.0),

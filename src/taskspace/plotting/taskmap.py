@@ -47,7 +47,9 @@ def task_map(boxes: Boxes, kinds: Sequence[str], scores: torch.Tensor, title: st
     values = scores.detach().cpu().double().numpy()
     norm = plt.Normalize(values.min(), values.max())
     cmap = plt.get_cmap("viridis")
-    fig, axes = plt.subplots(1, 2, figsize=(7.4, 3.6), sharex=True, sharey=True)
+    fig, axes = plt.subplots(
+        1, 2, figsize=(7.4, 4.4), sharex=True, sharey=True, layout="constrained"
+    )
     order = np.argsort(-(high - low).prod(1))  # large boxes first, small ones on top
     for i in order:
         size = high[i] - low[i]
@@ -73,17 +75,17 @@ def task_map(boxes: Boxes, kinds: Sequence[str], scores: torch.Tensor, title: st
         ax.set_xlabel("box dimension 1")
     axes[0].set_ylabel("box dimension 2")
     present = list(dict.fromkeys(kinds))
-    axes[0].legend(
+    fig.legend(
         handles=[Patch(fill=False, edgecolor=_colour(k), label=k) for k in present],
-        fontsize=8,
-        loc="best",
+        fontsize=9,
+        loc="outside lower center",
+        ncol=3,
     )
     axes[0].set_title("by kind of task", fontsize=10)
     axes[1].set_title("by agreement score", fontsize=10)
     fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes[1], label="AS")
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
     return fig
 
 
@@ -108,7 +110,7 @@ def as_against_map(
             raise ValueError(
                 f"{name}: {len(values)} values, {len(scores)} scores, {len(kinds)} kinds differ"
             )
-    fig, axes = plt.subplots(1, len(quantities), figsize=(2.5 * len(quantities), 3.0), sharey=True)
+    fig, axes = plt.subplots(1, len(quantities), figsize=(2.2 * len(quantities), 3.0), sharey=True)
     axes = np.atleast_1d(axes)
     y = scores.detach().cpu().double().numpy()
     colours = [_colour(k) for k in kinds]
@@ -119,7 +121,7 @@ def as_against_map(
     axes[0].set_ylabel("AS")
     present = list(dict.fromkeys(kinds))
     axes[-1].legend(
-        handles=[Patch(color=_colour(k), label=k) for k in present], fontsize=8, loc="lower right"
+        handles=[Patch(color=_colour(k), label=k) for k in present], fontsize=9, loc="lower right"
     )
     fig.tight_layout()
     return fig
