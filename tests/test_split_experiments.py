@@ -10,6 +10,7 @@ import torch
 from taskspace.agreement import NetworkSpec, TrainConfig
 from taskspace.agreement.recipes import (
     AGREEMENT_SETTINGS,
+    MNIST_TRAIN_CAP,
     dataset_pools,
     random_network_labels,
     task_labels,
@@ -53,6 +54,15 @@ def test_every_scale_has_a_pool_that_holds_chapter_8s_training_set() -> None:
     assert set(SPLIT_STUDY) == set(AGREEMENT_SETTINGS)
     for scale, study in SPLIT_STUDY.items():
         assert study.n_pool >= AGREEMENT_SETTINGS[scale].n_train, scale
+        assert study.n_mnist_pool >= AGREEMENT_SETTINGS[scale].n_mnist_train, scale
+
+
+def test_mnist_stays_within_its_sample_at_every_scale() -> None:
+    """The MNIST sample's training part has 400 digits a class: scale paper asks for no more."""
+    paper = SPLIT_STUDY["paper"], AGREEMENT_SETTINGS["paper"]
+    assert paper[0].n_pool > MNIST_TRAIN_CAP and paper[1].n_train > MNIST_TRAIN_CAP
+    assert paper[0].n_mnist_pool == paper[1].n_mnist_train == MNIST_TRAIN_CAP
+    assert SPLIT_STUDY["book"].n_mnist_pool == SPLIT_STUDY["book"].n_pool
 
 
 def test_the_pool_holds_the_training_images_and_tasks_label_every_part(digits) -> None:

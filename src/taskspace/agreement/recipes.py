@@ -67,6 +67,9 @@ Task = tuple[int, ...] | int
 TRAIN_SEED, TEST_SEED, HUMAN_TASK_SEED = 0, 1, 0
 FIRST_RANDOM_TASK, FIRST_RANDOM_NETWORK, RANDOM_TEST_OFFSET = 1000, 500, 10_000
 
+#: The MNIST sample's training pool holds 400 images per class: chapters 8 and 10 train on (and
+#: split) at most 4,000 MNIST images, at scale ``paper`` too.
+MNIST_TRAIN_CAP = 4000
 #: The MNIST sample's test pool holds 100 images per class: chapter 8 tests on at most 800.
 MNIST_TEST_CAP = 800
 
@@ -127,6 +130,11 @@ class AgreementSettings:
     def config(self) -> TrainConfig:
         """How every network of chapters 8-10 trains (to 99 % training accuracy or the cap)."""
         return TrainConfig(batch_size=self.batch_size, max_epochs=self.max_epochs)
+
+    @property
+    def n_mnist_train(self) -> int:
+        """Training images on MNIST: ``n_train``, at most :data:`MNIST_TRAIN_CAP`."""
+        return min(self.n_train, MNIST_TRAIN_CAP)
 
     @property
     def n_mnist_test(self) -> int:

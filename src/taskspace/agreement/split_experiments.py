@@ -29,6 +29,7 @@ from taskspace.agreement.discovery_experiments import AgreementSetup
 from taskspace.agreement.ensemble import TrainConfig
 from taskspace.agreement.networks import NetworkSpec
 from taskspace.agreement.recipes import (
+    MNIST_TRAIN_CAP,
     random_network_labels,
     sample_test,
     sample_train,
@@ -83,7 +84,7 @@ class SplitStudy:
 
     Attributes:
         n_pool: images of the pool that is split (``n_pool // 10`` per class; it holds chapter
-            8's training images).
+            8's training images); on MNIST at most :attr:`n_mnist_pool`.
         n_targets: human 5-vs-5 targets (and spurious tasks of each source) on Fashion-MNIST.
         n_mnist: targets on MNIST digits.
         seeds: ensembles per split (one pair of networks each).
@@ -96,6 +97,12 @@ class SplitStudy:
     seeds: int
     n_pair_discovered: int
     n_pair_human: int
+
+    @property
+    def n_mnist_pool(self) -> int:
+        """The MNIST pool: ``n_pool``, at most the MNIST sample's training images
+        (:data:`~taskspace.agreement.recipes.MNIST_TRAIN_CAP`, at scale ``paper`` too)."""
+        return min(self.n_pool, MNIST_TRAIN_CAP)
 
 
 #: Chapter 10's settings per scale (chapter 8's network, images and training rule are separate).

@@ -88,7 +88,7 @@ def labelling_strip(dataset: ImageDataset, labels: torch.Tensor, title: str, n: 
         )
     if n < 1 or n > len(dataset):
         raise ValueError(f"n must be between 1 and {len(dataset)}, got {n}")
-    fig, axes = plt.subplots(1, n, figsize=(n * 0.9, 1.3), squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(n * 0.55, 1.15), squeeze=False)
     for i, ax in enumerate(axes[0]):
         colour = _ONE if labels[i] else _ZERO
         show_image(ax, dataset.images[i], colour=colour)

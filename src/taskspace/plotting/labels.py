@@ -58,7 +58,7 @@ def label_points(
     points: np.ndarray,
     texts: Sequence[str],
     obstacles: np.ndarray | None = None,
-    fontsize: float = 7.0,
+    fontsize: float = 8.0,
     marker_radius: float = 3.0,
 ) -> list[Annotation]:
     """Write ``texts[i]`` next to ``points[i]`` so that no two labels overlap where room allows.
