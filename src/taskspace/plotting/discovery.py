@@ -164,11 +164,12 @@ def confident_examples(
         )
     if scores.shape[1] < 2 * per_side:
         raise ValueError(f"need at least {2 * per_side} images, got {scores.shape[1]}")
-    rows = len(task_names)
-    fig, axes = plt.subplots(
-        rows, 2 * per_side + 1, figsize=(0.5 * (2 * per_side + 1) + 1.2, 0.6 * rows + 0.5)
+    rows, columns = len(task_names), 2 * per_side + 1
+    width, height = 0.5 * columns + 1.0, 0.55 * rows + 0.4  # inches: 0.5 a cell, room for names
+    fig, axes = plt.subplots(rows, columns, figsize=(width, height), squeeze=False)
+    fig.subplots_adjust(
+        left=1.0 / width, right=0.99, bottom=0.02, top=1 - 0.35 / height, wspace=0.1, hspace=0.15
     )
-    axes = np.atleast_2d(axes)
     for row, (name, score) in enumerate(zip(task_names, scores, strict=True)):
         order = torch.argsort(score)
         chosen = [*order[:per_side].tolist(), None, *order.flip(0)[:per_side].tolist()]
@@ -178,11 +179,8 @@ def confident_examples(
             else:
                 show_image(ax, images[index], cmap="gray_r", value_range=None)
         axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=10)
-    axes[0, per_side // 2].set_title("label 0 (most confident)", fontsize=10, loc="left")
-    axes[0, per_side + 1 + per_side // 2].set_title(
-        "label 1 (most confident)", fontsize=10, loc="left"
-    )
-    fig.tight_layout(pad=0.3)
+    axes[0, 0].set_title("label 0 (most confident first)", fontsize=10, loc="left")
+    axes[0, per_side + 1].set_title("label 1 (most confident first)", fontsize=10, loc="left")
     return fig
 
 
