@@ -268,7 +268,7 @@ def test_figures_draw_every_task_and_refuse_mismatches():
     kinds = ["human", "random", "discovered λ=1"]
     fig = task_map(boxes, kinds, torch.tensor([0.9, 0.7, 0.95]), title="map")
     assert len(fig.axes[0].patches) == len(fig.axes[1].patches) == 3
-    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == kinds
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == kinds  # below both panels
     plt.close(fig)
     with pytest.raises(ValueError, match="differ"):
         task_map(boxes, kinds[:2], torch.rand(3))
