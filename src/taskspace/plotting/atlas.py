@@ -34,7 +34,7 @@ from taskspace.atlas.overlap import nearest_neighbour_distance
 from taskspace.atlas.placement import Placement
 from taskspace.boxes.geometry import Boxes, log_volume
 from taskspace.plotting.boxes import box_corners, frame_boxes
-from taskspace.plotting.labels import annotate_free
+from taskspace.plotting.labels import annotate_free, covered_area
 from taskspace.plotting.tables import Table, mean_std
 
 __all__ = [
@@ -178,7 +178,7 @@ def _label_boxes(
                 texts[i], point, xytext=offset, textcoords="offset points", ha=ha, va=va, **style
             )
             extent = text.get_window_extent(renderer).expanded(1.3, 1.3)
-            if sum(_area(extent, other) for other in placed) == 0:
+            if covered_area(extent, placed) == 0:
                 best = text
                 break
             text.remove()
@@ -193,12 +193,6 @@ def _label_boxes(
                     annotation.remove()
         best.update_positions(renderer)
         placed.append(Text.get_window_extent(best, renderer).expanded(1.3, 1.3))
-
-
-def _area(a: Bbox, b: Bbox) -> float:
-    width = min(a.x1, b.x1) - max(a.x0, b.x0)
-    height = min(a.y1, b.y1) - max(a.y0, b.y0)
-    return max(width, 0.0) * max(height, 0.0)
 
 
 def atlas_figure(

@@ -21,7 +21,7 @@ from matplotlib.backend_bases import RendererBase
 from matplotlib.text import Annotation, Text
 from matplotlib.transforms import Bbox
 
-__all__ = ["annotate_free", "label_points"]
+__all__ = ["annotate_free", "covered_area", "label_points"]
 
 #: Distances (typographic points) of the candidate positions from their point, nearest first.
 RADII: tuple[float, ...] = (3.0, 9.0, 16.0, 25.0, 36.0, 50.0)
@@ -38,7 +38,7 @@ def _alignment(angle: float) -> tuple[str, str]:
     return ha, va
 
 
-def _overlap(box: Bbox, others: Sequence[Bbox]) -> float:
+def covered_area(box: Bbox, others: Sequence[Bbox]) -> float:
     """Total area (pixels squared) that ``box`` shares with ``others``."""
     total = 0.0
     for other in others:
@@ -50,7 +50,7 @@ def _overlap(box: Bbox, others: Sequence[Bbox]) -> float:
 
 def _outside(box: Bbox, frame: Bbox) -> float:
     """Area of ``box`` that lies outside ``frame``."""
-    return box.width * box.height - _overlap(box, [frame])
+    return box.width * box.height - covered_area(box, [frame])
 
 
 def label_points(
@@ -148,7 +148,7 @@ def _best_position(
         probe.set_horizontalalignment(ha)
         probe.set_verticalalignment(va)
         box = probe.get_window_extent(renderer)
-        cost = _overlap(box, taken) + _outside(box, frame)
+        cost = covered_area(box, taken) + _outside(box, frame)
         if cost < least:
             best, least = (radius, angle), cost
         if cost == 0.0:
